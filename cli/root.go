@@ -1,0 +1,100 @@
+// Package cli holds the cobra commands. It exists so that main.go stays a
+// one-liner and every command lives in a file of its own (inspect.go,
+// run.go, ...), registering itself on the root command in an init func.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is the infertrace version, overridable at link time.
+var Version = "0.1.0-dev"
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitRuntime = 1 // runtime failure
+	ExitInput   = 2 // bad usage or bad input file
+)
+
+// InputError marks an error caused by bad usage or a bad input file; the
+// process exits with ExitInput.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// BadInput wraps err as an InputError (nil stays nil).
+func BadInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &InputError{err}
+}
+
+// Root is the root command; commands add themselves to it in init funcs.
+var Root = &cobra.Command{
+	Use:   "infertrace",
+	Short: "A terminal debugger for LLM inference",
+	Long: `infertrace runs GGUF and safetensors LLaMA/Qwen2 models on the CPU and
+exposes inference as a state machine you can trace, step through and replay.`,
+	Version:       Version,
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+func init() {
+	Root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return BadInput(fmt.Errorf("%s: %w", c.CommandPath(), err))
+	})
+}
+
+// Execute runs the CLI with args and returns the process exit code. Errors
+// are printed as one line on stderr; an internal panic prints a bug-report
+// line and exits ExitRuntime.
+func Execute(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "infertrace: internal error (please report a bug with this line): %v\n", r)
+			if os.Getenv("INFERTRACE_DEBUG") != "" {
+				fmt.Fprintf(stderr, "%s\n", debug.Stack())
+			}
+			code = ExitRuntime
+		}
+	}()
+	Root.SetArgs(args)
+	Root.SetOut(stdout)
+	Root.SetErr(stderr)
+	cmd, err := Root.ExecuteC()
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "infertrace: %v\n", err)
+	var ie *InputError
+	if errors.As(err, &ie) || isUsageError(cmd, err) {
+		return ExitInput
+	}
+	return ExitRuntime
+}
+
+// isUsageError recognises cobra's own argument errors ("unknown command",
+// "accepts 1 arg(s)"), which it does not type.
+func isUsageError(cmd *cobra.Command, err error) bool {
+	if cmd == nil {
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

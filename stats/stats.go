@@ -1,0 +1,120 @@
+// Package stats is pure math over []float32: tensor summaries, softmax,
+// top-k and histograms. It is shared by the engine (Jidoka checks), the
+// trace writers and the TUI, and imports nothing of the project.
+package stats
+
+import (
+	"encoding/json"
+	"math"
+)
+
+// Summary describes one tensor. The float fields are computed over the
+// finite values only and are NaN when there are none; JSON writes such a
+// field as null, so no NaN or Inf ever appears as a JSON number.
+type Summary struct {
+	N      int     `json:"n"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	Mean   float64 `json:"mean"`
+	Std    float64 `json:"std"` // population standard deviation
+	L2     float64 `json:"l2"`
+	AbsMax float64 `json:"absmax"`
+	NaN    int     `json:"nan"`
+	Inf    int     `json:"inf"`
+	Zero   int     `json:"zero"`
+}
+
+// Finite reports whether the tensor held no NaN and no Inf.
+func (s Summary) Finite() bool { return s.NaN == 0 && s.Inf == 0 }
+
+// Compute summarises xs in one pass (float64 accumulation).
+func Compute(xs []float32) Summary {
+	s := Summary{N: len(xs)}
+	var sum, sumsq float64
+	lo, hi := math.Inf(1), math.Inf(-1)
+	finite := 0
+	for _, v := range xs {
+		f := float64(v)
+		switch {
+		case f != f:
+			s.NaN++
+			continue
+		case math.IsInf(f, 0):
+			s.Inf++
+			continue
+		case f == 0:
+			s.Zero++
+		}
+		finite++
+		sum += f
+		sumsq += f * f
+		if f < lo {
+			lo = f
+		}
+		if f > hi {
+			hi = f
+		}
+	}
+	if finite == 0 {
+		nan := math.NaN()
+		s.Min, s.Max, s.Mean, s.Std, s.L2, s.AbsMax = nan, nan, nan, nan, nan, nan
+		return s
+	}
+	mean := sum / float64(finite)
+	var ss float64
+	for _, v := range xs {
+		f := float64(v)
+		if f == f && !math.IsInf(f, 0) {
+			d := f - mean
+			ss += d * d
+		}
+	}
+	s.Min, s.Max, s.Mean = lo, hi, mean
+	s.Std = math.Sqrt(ss / float64(finite))
+	s.L2 = math.Sqrt(sumsq)
+	s.AbsMax = math.Max(math.Abs(lo), math.Abs(hi))
+	return s
+}
+
+type summaryJSON struct {
+	N      int      `json:"n"`
+	Min    *float64 `json:"min"`
+	Max    *float64 `json:"max"`
+	Mean   *float64 `json:"mean"`
+	Std    *float64 `json:"std"`
+	L2     *float64 `json:"l2"`
+	AbsMax *float64 `json:"absmax"`
+	NaN    int      `json:"nan"`
+	Inf    int      `json:"inf"`
+	Zero   int      `json:"zero"`
+}
+
+func finitePtr(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// MarshalJSON writes non-finite float fields as null.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	return json.Marshal(summaryJSON{s.N, finitePtr(s.Min), finitePtr(s.Max), finitePtr(s.Mean),
+		finitePtr(s.Std), finitePtr(s.L2), finitePtr(s.AbsMax), s.NaN, s.Inf, s.Zero})
+}
+
+// UnmarshalJSON reads null float fields back as NaN.
+func (s *Summary) UnmarshalJSON(b []byte) error {
+	var j summaryJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*s = Summary{j.N, orNaN(j.Min), orNaN(j.Max), orNaN(j.Mean), orNaN(j.Std), orNaN(j.L2), orNaN(j.AbsMax), j.NaN, j.Inf, j.Zero}
+	return nil
+}
