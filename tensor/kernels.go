@@ -1,0 +1,162 @@
+package tensor
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// kernelSet is one implementation of the compute kernels. goKernels is the
+// pure-Go reference, always compiled; an amd64 init may install faster
+// entries in `active` (never changing results beyond float rounding).
+type kernelSet struct {
+	name         string                              // "go", "avx2"
+	dotF32       func(a, b []float32) float32        // len(a)==len(b)
+	axpyF32      func(alpha float32, x, y []float32) // y[i] += alpha*x[i]
+	scaleF32     func(alpha float32, x []float32)    // x[i] *= alpha
+	dotF16       func(w []byte, x []float32) float32 // w: len(x) F16 values
+	dotBF16      func(w []byte, x []float32) float32
+	quantizeQ8_0 func(x []float32, dst []byte) // len(x)%32==0, as ggml quantize_row_q8_0
+	quantizeQ8_1 func(x []float32, dst []byte) // as ggml quantize_row_q8_1
+	quantizeQ8_K func(x []float32, dst []byte) // len(x)%256==0, as ggml quantize_row_q8_K
+	// dotQ[t](w, xq, nb): dot of nb blocks of a weight row of type t with the
+	// activation row xq encoded in vecDotType(t) — bit-for-bit the integer
+	// algorithm of ggml's ggml_vec_dot_<t>_<vt> (generic C version).
+	dotQ [BF16 + 1]func(w, xq []byte, nb int) float32
+}
+
+// goKernels is the pure-Go reference implementation, always available.
+var goKernels = kernelSet{
+	name:         "go",
+	dotF32:       dotF32Go,
+	axpyF32:      axpyF32Go,
+	scaleF32:     scaleF32Go,
+	dotF16:       dotF16Go,
+	dotBF16:      dotBF16Go,
+	quantizeQ8_0: quantizeQ8_0Go,
+	quantizeQ8_1: quantizeQ8_1Go,
+	quantizeQ8_K: quantizeQ8_KGo,
+	dotQ: [BF16 + 1]func(w, xq []byte, nb int) float32{
+		Q4_0: dotQ4_0Q8_0Go,
+		Q4_1: dotQ4_1Q8_1Go,
+		Q5_0: dotQ5_0Q8_0Go,
+		Q5_1: dotQ5_1Q8_1Go,
+		Q8_0: dotQ8_0Q8_0Go,
+		Q2_K: dotQ2_KQ8_KGo,
+		Q3_K: dotQ3_KQ8_KGo,
+		Q4_K: dotQ4_KQ8_KGo,
+		Q5_K: dotQ5_KQ8_KGo,
+		Q6_K: dotQ6_KQ8_KGo,
+	},
+}
+
+// active is the kernel set every exported operation uses. It is replaced at
+// init by kernels_amd64.go (through registerKernels) when AVX2+FMA are
+// present and INFERTRACE_KERNELS != "go". It must not be switched while a
+// computation is running.
+var active = &goKernels
+
+// kernelSets holds every compiled-in implementation by name.
+var kernelSets = map[string]*kernelSet{"go": &goKernels}
+
+// envKernels names the environment variable that selects the kernels at
+// start-up; "go" forces the pure-Go fallback.
+const envKernels = "INFERTRACE_KERNELS"
+
+func init() {
+	if strings.EqualFold(os.Getenv(envKernels), "go") {
+		active = &goKernels
+	}
+}
+
+// registerKernels makes a SIMD kernel set selectable by name and, unless
+// INFERTRACE_KERNELS=go, active. Entries left nil fall back to goKernels'.
+// Platform init functions call it.
+func registerKernels(k *kernelSet) {
+	fillFromGo(k)
+	kernelSets[k.name] = k
+	if !strings.EqualFold(os.Getenv(envKernels), "go") {
+		active = k
+	}
+}
+
+// fillFromGo sets every nil entry of k to the pure-Go one, so a partial SIMD
+// set is always complete.
+func fillFromGo(k *kernelSet) {
+	g := &goKernels
+	if k.dotF32 == nil {
+		k.dotF32 = g.dotF32
+	}
+	if k.axpyF32 == nil {
+		k.axpyF32 = g.axpyF32
+	}
+	if k.scaleF32 == nil {
+		k.scaleF32 = g.scaleF32
+	}
+	if k.dotF16 == nil {
+		k.dotF16 = g.dotF16
+	}
+	if k.dotBF16 == nil {
+		k.dotBF16 = g.dotBF16
+	}
+	if k.quantizeQ8_0 == nil {
+		k.quantizeQ8_0 = g.quantizeQ8_0
+	}
+	if k.quantizeQ8_1 == nil {
+		k.quantizeQ8_1 = g.quantizeQ8_1
+	}
+	if k.quantizeQ8_K == nil {
+		k.quantizeQ8_K = g.quantizeQ8_K
+	}
+	for i := range k.dotQ {
+		if k.dotQ[i] == nil {
+			k.dotQ[i] = g.dotQ[i]
+		}
+	}
+}
+
+// vecDotType returns the type the activation row is quantized to before an
+// integer dot with a weight row of type t (ggml's type_traits vec_dot_type):
+// Q8_0 for Q4_0, Q5_0 and Q8_0; Q8_1 for Q4_1 and Q5_1; Q8_K for the K
+// types. Float types dot against float32 activations and return F32.
+func vecDotType(t Type) Type {
+	switch t {
+	case Q4_0, Q5_0, Q8_0:
+		return Q8_0
+	case Q4_1, Q5_1:
+		return Q8_1
+	case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K:
+		return Q8_K
+	default:
+		return F32
+	}
+}
+
+// KernelName reports the active kernel implementation ("go" or "avx2").
+func KernelName() string { return active.name }
+
+// KernelNames lists the compiled-in kernel implementations, sorted.
+func KernelNames() []string {
+	out := make([]string, 0, len(kernelSets))
+	for n := range kernelSets {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// UseKernels selects the kernel implementation by name ("go", or a SIMD
+// set such as "avx2" when this CPU supports it). It must not be called
+// while a computation is running.
+func UseKernels(name string) error {
+	k, ok := kernelSets[strings.ToLower(name)]
+	if !ok {
+		return fmt.Errorf("kernels %q not available (have %s)", name, strings.Join(KernelNames(), ", "))
+	}
+	active = k
+	return nil
+}
+
+// ForceGo switches to the pure-Go kernels (tests, INFERTRACE_KERNELS=go).
+func ForceGo() { active = &goKernels }
