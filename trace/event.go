@@ -58,6 +58,7 @@ type Event struct {
 	Error      string   // ExecutionFailed: "NumericalError.NaN", ...
 	Cause      string   // ExecutionFailed: one human sentence naming the producer
 	Hint       string   // ExecutionFailed: what to look at next
+	Run        *RunInfo // ExecutionStarted: the run's settings (its input)
 }
 
 // Payload is the JSON held (as a string, as in AWS) by `input`/`output`.

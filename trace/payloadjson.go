@@ -1,0 +1,169 @@
+package trace
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+)
+
+// floats is a []float32 whose non-finite values are written as null (and
+// read back as NaN), since JSON has no NaN or Inf.
+type floats []float32
+
+// MarshalJSON writes the values, non-finite ones as null.
+func (fs floats) MarshalJSON() ([]byte, error) {
+	if fs == nil {
+		return []byte("null"), nil
+	}
+	b := make([]byte, 0, 2+len(fs)*10)
+	b = append(b, '[')
+	for i, v := range fs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, f, 'g', -1, 32)
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// UnmarshalJSON reads numbers and nulls (as NaN).
+func (fs *floats) UnmarshalJSON(b []byte) error {
+	var ps []*float32
+	if err := json.Unmarshal(b, &ps); err != nil {
+		return err
+	}
+	if ps == nil {
+		*fs = nil
+		return nil
+	}
+	out := make([]float32, len(ps))
+	for i, p := range ps {
+		if p == nil {
+			out[i] = float32(math.NaN())
+		} else {
+			out[i] = *p
+		}
+	}
+	*fs = out
+	return nil
+}
+
+// appendFloat appends f as a JSON number, or null when it is not finite.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+func nanIfNil(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// payloadAlias has Payload's fields without its methods.
+type payloadAlias Payload
+
+// payloadJSON shadows the fields that need NaN-safe encoding.
+type payloadJSON struct {
+	*payloadAlias
+	Values map[string]floats `json:"values,omitempty"`
+}
+
+// MarshalJSON writes the payload; non-finite tensor values become null and
+// other non-finite scalars (a duration, a probability) are written as 0
+// rather than failing the whole event.
+func (p Payload) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(p.wire())
+	var uve *json.UnsupportedValueError
+	if errors.As(err, &uve) {
+		q := p.sanitized()
+		return json.Marshal(q.wire())
+	}
+	return b, err
+}
+
+func (p *Payload) wire() payloadJSON {
+	j := payloadJSON{payloadAlias: (*payloadAlias)(p)}
+	if p.Values != nil {
+		j.Values = make(map[string]floats, len(p.Values))
+		for k, v := range p.Values {
+			j.Values[k] = v
+		}
+	}
+	return j
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (p *Payload) UnmarshalJSON(b []byte) error {
+	var j payloadJSON
+	j.payloadAlias = (*payloadAlias)(p)
+	*p = Payload{}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	if j.Values != nil {
+		p.Values = make(map[string][]float32, len(j.Values))
+		for k, v := range j.Values {
+			p.Values[k] = v
+		}
+	}
+	return nil
+}
+
+func finiteOr0(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
+
+// sanitized returns a copy of p with every non-finite scalar set to 0.
+func (p Payload) sanitized() Payload {
+	p.DurationUS = finiteOr0(p.DurationUS)
+	p.SampledProb = finiteOr0(p.SampledProb)
+	if p.Sampler != nil {
+		s := *p.Sampler
+		s.Temperature, s.TopP, s.MinP, s.RepeatPenalty = finiteOr0(s.Temperature), finiteOr0(s.TopP), finiteOr0(s.MinP), finiteOr0(s.RepeatPenalty)
+		p.Sampler = &s
+	}
+	if p.Kernel != nil {
+		k := *p.Kernel
+		k.DurationUS = finiteOr0(k.DurationUS)
+		p.Kernel = &k
+	}
+	if p.Profile != nil {
+		pr := sanitizeProfile(*p.Profile)
+		p.Profile = &pr
+	}
+	return p
+}
+
+func sanitizeProfile(pr Profile) Profile {
+	pr.Coverage = finiteOr0(pr.Coverage)
+	bricks := make([]BrickStat, len(pr.Bricks))
+	for i, b := range pr.Bricks {
+		b.GFLOPS, b.GBps = finiteOr0(b.GFLOPS), finiteOr0(b.GBps)
+		bricks[i] = b
+	}
+	pr.Bricks = bricks
+	cats := make([]CategoryStat, len(pr.Categories))
+	for i, c := range pr.Categories {
+		c.Share = finiteOr0(c.Share)
+		cats[i] = c
+	}
+	pr.Categories = cats
+	if pr.Total != nil {
+		t := sanitizeProfile(*pr.Total)
+		pr.Total = &t
+	}
+	return pr
+}
