@@ -5,6 +5,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // kernelSet is one implementation of the compute kernels. goKernels is the
@@ -64,10 +65,22 @@ var kernelSets = map[string]*kernelSet{"go": &goKernels}
 // start-up; "go" forces the pure-Go fallback.
 const envKernels = "INFERTRACE_KERNELS"
 
-func init() {
-	if strings.EqualFold(os.Getenv(envKernels), "go") {
-		active = &goKernels
-	}
+// settleOnce finishes kernel selection after every init has run: a platform
+// init may have assigned `active` directly instead of calling
+// registerKernels, and INFERTRACE_KERNELS=go must win over it either way.
+var settleOnce sync.Once
+
+// settle is called by every entry point that reads or switches the kernels.
+func settle() {
+	settleOnce.Do(func() {
+		if _, ok := kernelSets[active.name]; !ok {
+			fillFromGo(active)
+			kernelSets[active.name] = active
+		}
+		if strings.EqualFold(os.Getenv(envKernels), "go") {
+			active = &goKernels
+		}
+	})
 }
 
 // registerKernels makes a SIMD kernel set selectable by name and, unless
@@ -134,10 +147,11 @@ func vecDotType(t Type) Type {
 }
 
 // KernelName reports the active kernel implementation ("go" or "avx2").
-func KernelName() string { return active.name }
+func KernelName() string { settle(); return active.name }
 
 // KernelNames lists the compiled-in kernel implementations, sorted.
 func KernelNames() []string {
+	settle()
 	out := make([]string, 0, len(kernelSets))
 	for n := range kernelSets {
 		out = append(out, n)
@@ -150,6 +164,7 @@ func KernelNames() []string {
 // set such as "avx2" when this CPU supports it). It must not be called
 // while a computation is running.
 func UseKernels(name string) error {
+	settle()
 	k, ok := kernelSets[strings.ToLower(name)]
 	if !ok {
 		return fmt.Errorf("kernels %q not available (have %s)", name, strings.Join(KernelNames(), ", "))
@@ -159,4 +174,4 @@ func UseKernels(name string) error {
 }
 
 // ForceGo switches to the pure-Go kernels (tests, INFERTRACE_KERNELS=go).
-func ForceGo() { active = &goKernels }
+func ForceGo() { settle(); active = &goKernels }
