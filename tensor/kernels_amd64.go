@@ -1,0 +1,89 @@
+package tensor
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The AVX2/FMA/F16C kernels (float_amd64.s, quant_amd64.s). The assembly
+// takes raw pointers and lengths; these wrappers check lengths the way the
+// Go kernels' reslicing does, so a bad call panics in Go rather than reading
+// out of bounds in assembly.
+
+//go:noescape
+func dotF32AVX2(a, b *float32, n int) float32
+
+//go:noescape
+func axpyF32AVX2(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func scaleF32AVX2(alpha float32, x *float32, n int)
+
+//go:noescape
+func dotF16AVX2(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dotBF16AVX2(w *byte, x *float32, n int) float32
+
+// avx2Kernels is the SIMD set; entries left nil are filled from goKernels by
+// registerKernels.
+var avx2Kernels = kernelSet{
+	name:     "avx2",
+	dotF32:   dotF32Asm,
+	axpyF32:  axpyF32Asm,
+	scaleF32: scaleF32Asm,
+	dotBF16:  dotBF16Asm,
+}
+
+// hasAVX2 reports whether this CPU runs the avx2 set (AVX2 and FMA; the
+// OS-saved YMM state is part of cpu.X86.HasAVX).
+var hasAVX2 = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+func init() {
+	if !hasAVX2 {
+		return
+	}
+	if cpu.X86.HasF16C {
+		avx2Kernels.dotF16 = dotF16Asm
+	}
+	registerKernels(&avx2Kernels)
+}
+
+// f32p returns a pointer to the first element of x, or nil when x is empty
+// (the assembly never dereferences it then).
+func f32p(x []float32) *float32 {
+	if len(x) == 0 {
+		return nil
+	}
+	return unsafe.SliceData(x)
+}
+
+func bytep(b []byte) *byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.SliceData(b)
+}
+
+func dotF32Asm(a, b []float32) float32 {
+	b = b[:len(a)]
+	return dotF32AVX2(f32p(a), f32p(b), len(a))
+}
+
+func axpyF32Asm(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	axpyF32AVX2(alpha, f32p(x), f32p(y), len(x))
+}
+
+func scaleF32Asm(alpha float32, x []float32) { scaleF32AVX2(alpha, f32p(x), len(x)) }
+
+func dotF16Asm(w []byte, x []float32) float32 {
+	w = w[:2*len(x)]
+	return dotF16AVX2(bytep(w), f32p(x), len(x))
+}
+
+func dotBF16Asm(w []byte, x []float32) float32 {
+	w = w[:2*len(x)]
+	return dotBF16AVX2(bytep(w), f32p(x), len(x))
+}
