@@ -26,6 +26,15 @@ func dotF16AVX2(w *byte, x *float32, n int) float32
 //go:noescape
 func dotBF16AVX2(w *byte, x *float32, n int) float32
 
+//go:noescape
+func dotQ8_0Q8_0AVX2(w, y *byte, nb int) float32
+
+//go:noescape
+func dotQ4_0Q8_0AVX2(w, y *byte, nb int) float32
+
+//go:noescape
+func quantizeQ8_0AVX2(x *float32, dst *byte, nb int)
+
 // avx2Kernels is the SIMD set; entries left nil are filled from goKernels by
 // registerKernels.
 var avx2Kernels = kernelSet{
@@ -34,6 +43,12 @@ var avx2Kernels = kernelSet{
 	axpyF32:  axpyF32Asm,
 	scaleF32: scaleF32Asm,
 	dotBF16:  dotBF16Asm,
+
+	quantizeQ8_0: quantizeQ8_0Asm,
+	dotQ: [BF16 + 1]func(w, xq []byte, nb int) float32{
+		Q4_0: blockDot(dotQ4_0Q8_0AVX2, 18, 34),
+		Q8_0: blockDot(dotQ8_0Q8_0AVX2, 34, 34),
+	},
 }
 
 // hasAVX2 reports whether this CPU runs the avx2 set (AVX2 and FMA; the
@@ -86,4 +101,19 @@ func dotF16Asm(w []byte, x []float32) float32 {
 func dotBF16Asm(w []byte, x []float32) float32 {
 	w = w[:2*len(x)]
 	return dotBF16AVX2(bytep(w), f32p(x), len(x))
+}
+
+// blockDot wraps an assembly block dot whose weight and activation blocks
+// are wb and yb bytes long.
+func blockDot(f func(w, y *byte, nb int) float32, wb, yb int) func(w, xq []byte, nb int) float32 {
+	return func(w, xq []byte, nb int) float32 {
+		w, xq = w[:nb*wb], xq[:nb*yb]
+		return f(bytep(w), bytep(xq), nb)
+	}
+}
+
+func quantizeQ8_0Asm(x []float32, dst []byte) {
+	nb := len(x) / 32
+	dst = dst[:nb*34]
+	quantizeQ8_0AVX2(f32p(x), bytep(dst), nb)
 }

@@ -133,3 +133,160 @@ func TestAxpyScaleF32AVX2(t *testing.T) {
 		}
 	}
 }
+
+// halfFields lists the byte offsets of the F16 scale fields in one block of
+// each block type; random blocks get finite scales there so that results are
+// comparable numbers (random bits elsewhere, so every quant value, -128
+// included, is exercised). Q8_K's scale is a float32 at offset 0.
+var halfFields = map[Type][]int{
+	Q4_0: {0}, Q4_1: {0, 2}, Q5_0: {0}, Q5_1: {0, 2}, Q8_0: {0}, Q8_1: {0, 2},
+	Q2_K: {80, 82}, Q3_K: {108}, Q4_K: {0, 2}, Q5_K: {0, 2}, Q6_K: {208},
+}
+
+// randBlocks returns nb random blocks of type t, preceded by off junk bytes
+// (the returned slice starts after them, so it is misaligned by off).
+func randBlocks(r *rand.Rand, t Type, nb, off int) []byte {
+	ti, _ := t.Info()
+	b := make([]byte, off+nb*ti.BlockBytes)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	b = b[off:]
+	for i := 0; i < nb; i++ {
+		blk := b[i*ti.BlockBytes:]
+		for _, o := range halfFields[t] {
+			putFP16(blk[o:], float32(r.NormFloat64()*0.01))
+		}
+		if t == Q8_K {
+			putF32(blk, float32(r.NormFloat64()*0.01))
+		}
+	}
+	return b
+}
+
+func putF32(b []byte, v float32) {
+	u := math.Float32bits(v)
+	b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+}
+
+// quantizedActs returns nb blocks of vecDotType(t) made by the Go quantizer
+// from random floats, misaligned by off bytes.
+func quantizedActs(r *rand.Rand, t Type, nb, off int) []byte {
+	vt := vecDotType(t)
+	ti, _ := vt.Info()
+	x := randF32(r, nb*ti.BlockSize)
+	dst := make([]byte, off+nb*ti.BlockBytes)[off:]
+	switch vt {
+	case Q8_0:
+		goKernels.quantizeQ8_0(x, dst)
+	case Q8_1:
+		goKernels.quantizeQ8_1(x, dst)
+	case Q8_K:
+		goKernels.quantizeQ8_K(x, dst)
+	}
+	return dst
+}
+
+func sameF32(a, b float32) bool {
+	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
+}
+
+// TestDotQAVX2 requires bit-identical results for every block type: the
+// assembly keeps the Go kernels' integer sums and float summation order.
+func TestDotQAVX2(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, typ := range Types() {
+		if goKernels.dotQ[typ] == nil {
+			continue
+		}
+		ti, _ := typ.Info()
+		nbs := []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 24, 64}
+		if ti.BlockSize == QK_K {
+			nbs = []int{0, 1, 2, 3, 4, 5, 8}
+		}
+		for _, nb := range nbs {
+			for off := 0; off < 4; off++ {
+				for _, acts := range []string{"quantized", "random"} {
+					t.Run(fmt.Sprintf("%v/nb=%d/off=%d/%s", typ, nb, off, acts), func(t *testing.T) {
+						w := randBlocks(r, typ, nb, off)
+						var xq []byte
+						if acts == "random" {
+							xq = randBlocks(r, vecDotType(typ), nb, 3-off)
+						} else {
+							xq = quantizedActs(r, typ, nb, 3-off)
+						}
+						got := avx2Kernels.dotQ[typ](w, xq, nb)
+						want := goKernels.dotQ[typ](w, xq, nb)
+						if !sameF32(got, want) {
+							t.Fatalf("avx2 %v (%#x), go %v (%#x)", got, math.Float32bits(got), want, math.Float32bits(want))
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestQuantizeAVX2 requires the activation quantizers to write the same
+// bytes as the Go ones, including all-zero blocks and exact .5 ties.
+func TestQuantizeAVX2(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(9, 10))
+	quantizers := []struct {
+		vt        Type
+		fast, ref func([]float32, []byte)
+	}{
+		{Q8_0, avx2Kernels.quantizeQ8_0, goKernels.quantizeQ8_0},
+		{Q8_1, avx2Kernels.quantizeQ8_1, goKernels.quantizeQ8_1},
+		{Q8_K, avx2Kernels.quantizeQ8_K, goKernels.quantizeQ8_K},
+	}
+	inputs := []struct {
+		name string
+		gen  func(n int) []float32
+	}{
+		{"normal", func(n int) []float32 { return randF32(r, n) }},
+		{"scaled", func(n int) []float32 {
+			x := randF32(r, n)
+			s := float32(math.Pow(10, r.Float64()*20-10))
+			for i := range x {
+				x[i] *= s
+			}
+			return x
+		}},
+		{"zeros", func(n int) []float32 { return make([]float32, n) }},
+		{"ties", func(n int) []float32 {
+			// amax 127 makes id 1, so the x.5 values are exact ties.
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.IntN(254)-127) + 0.5
+				if i%32 == 0 {
+					x[i] = 127
+				}
+			}
+			return x
+		}},
+	}
+	for _, q := range quantizers {
+		ti, _ := q.vt.Info()
+		for _, in := range inputs {
+			for _, nb := range []int{0, 1, 2, 3, 24} {
+				for off := 0; off < 4; off++ {
+					t.Run(fmt.Sprintf("%v/%s/nb=%d/off=%d", q.vt, in.name, nb, off), func(t *testing.T) {
+						x := append(make([]float32, off), in.gen(nb*ti.BlockSize)...)[off:]
+						got := make([]byte, off+nb*ti.BlockBytes+1)[off:]
+						want := make([]byte, len(got))
+						got[len(got)-1], want[len(want)-1] = 0xa5, 0xa5 // sentinel
+						q.fast(x, got[:len(got)-1])
+						q.ref(x, want[:len(want)-1])
+						for i := range want {
+							if got[i] != want[i] {
+								t.Fatalf("byte %d (block %d, offset %d): avx2 %#x, go %#x", i, i/ti.BlockBytes, i%ti.BlockBytes, got[i], want[i])
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,292 @@
+// AVX2 kernels for the 32-value block formats: Q8_0·Q8_0 and Q4_0·Q8_0
+// dots and the Q8_0 activation quantizer.
+//
+// The dots are exact for every input (no VPSIGNB trick, which overflows on
+// -128): the integer block sums equal the Go kernels' and the float
+// accumulation is the same sequential per-block chain, so the result is
+// bit-identical. Four blocks' integer sums are computed side by side and
+// reduced together with VPHADDD; their scales are widened with VCVTPH2PS.
+
+#include "textflag.h"
+
+// Sets Y15 = bytes 0x0f, Y14 = bytes 0x08, Y13 = words 1.
+#define CONSTS \
+	MOVL         $0x0f0f0f0f, AX \
+	VMOVD        AX, X15         \
+	VPBROADCASTD X15, Y15        \
+	MOVL         $0x08080808, AX \
+	VMOVD        AX, X14         \
+	VPBROADCASTD X14, Y14        \
+	MOVL         $0x00010001, AX \
+	VMOVD        AX, X13         \
+	VPBROADCASTD X13, Y13
+
+// Q8BLK: int32x8 partial sums of the Q8_0 block at off(SI) times the Q8_0
+// block at yoff(DI), into dst. Clobbers Y8-Y11.
+#define Q8BLK(off, yoff, dst) \
+	VPMOVSXBW off+2(SI), Y8    \
+	VPMOVSXBW off+18(SI), Y9   \
+	VPMOVSXBW yoff+2(DI), Y10  \
+	VPMOVSXBW yoff+18(DI), Y11 \
+	VPMADDWD  Y10, Y8, Y8      \
+	VPMADDWD  Y11, Y9, Y9      \
+	VPADDD    Y9, Y8, dst
+
+// Q4BLK: int32x8 partial sums of sum((q-8)*y) for the Q4_0 block at
+// off(SI) and the Q8_0 block at yoff(DI): sum(q*y) - sum(8*y), both exact
+// in int16 pairs (|q*y| pair sums <= 3840). Clobbers Y8-Y12.
+#define Q4BLK(off, yoff, dst) \
+	VMOVDQU     off+2(SI), X8    \
+	VPSRLW      $4, X8, X9       \
+	VINSERTI128 $1, X9, Y8, Y8   \
+	VPAND       Y15, Y8, Y8      \
+	VMOVDQU     yoff+2(DI), Y10  \
+	VPMADDUBSW  Y10, Y8, Y11     \
+	VPMADDUBSW  Y10, Y14, Y12    \
+	VPSUBW      Y12, Y11, Y11    \
+	VPMADDWD    Y13, Y11, dst
+
+// REDUCE4: X7 = float32 of the four block sums in Y1..Y4, in block order.
+#define REDUCE4 \
+	VPHADDD      Y2, Y1, Y5 \
+	VPHADDD      Y4, Y3, Y6 \
+	VPHADDD      Y6, Y5, Y7 \
+	VEXTRACTI128 $1, Y7, X8 \
+	VPADDD       X8, X7, X7 \
+	VCVTDQ2PS    X7, X7
+
+// HALF4(base, stride, dst): dst = float32 of the four halves at
+// base+k*stride(reg), k = 0..3. Clobbers AX, BX, DX.
+#define HALF4(reg, stride, dst) \
+	MOVWLZX   (reg), AX          \
+	MOVWLZX   stride(reg), BX    \
+	SHLL      $16, BX            \
+	ORL       BX, AX             \
+	MOVWLZX   2*stride(reg), BX  \
+	MOVWLZX   3*stride(reg), DX  \
+	SHLL      $16, DX            \
+	ORL       DX, BX             \
+	SHLQ      $32, BX            \
+	ORQ       BX, AX             \
+	VMOVQ     AX, dst            \
+	VCVTPH2PS dst, dst
+
+// ACC4: X0 += X7[0]; X0 += X7[1]; X0 += X7[2]; X0 += X7[3], in that order.
+#define ACC4 \
+	VADDSS    X7, X0, X0    \
+	VMOVSHDUP X7, X8        \
+	VADDSS    X8, X0, X0    \
+	VMOVHLPS  X7, X8, X8    \
+	VADDSS    X8, X0, X0    \
+	VPSHUFD   $3, X7, X8    \
+	VADDSS    X8, X0, X0
+
+// HSUMI(Y1) leaves the int32 sum of Y1's lanes, as float32, in X1.
+#define HSUMI1 \
+	VEXTRACTI128 $1, Y1, X8 \
+	VPADDD       X8, X1, X1 \
+	VPSHUFD      $0x4e, X1, X8 \
+	VPADDD       X8, X1, X1 \
+	VPSHUFD      $0xb1, X1, X8 \
+	VPADDD       X8, X1, X1 \
+	VCVTDQ2PS    X1, X1
+
+// HALF1(reg, dst): dst[0] = float32 of the half at (reg). Clobbers AX.
+#define HALF1(reg, dst) \
+	MOVWLZX   (reg), AX \
+	VMOVD     AX, dst   \
+	VCVTPH2PS dst, dst
+
+// func dotQ8_0Q8_0AVX2(w, y *byte, nb int) float32
+// sumf += float32(s) * (dx*dy) per block, in block order.
+TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   nb+16(FP), CX
+	VXORPS X0, X0, X0
+
+q8loop4:
+	CMPQ  CX, $4
+	JLT   q8loop1
+	Q8BLK(0, 0, Y1)
+	Q8BLK(34, 34, Y2)
+	Q8BLK(68, 68, Y3)
+	Q8BLK(102, 102, Y4)
+	REDUCE4
+	HALF4(SI, 34, X9)
+	HALF4(DI, 34, X10)
+	VMULPS X10, X9, X9
+	VMULPS X9, X7, X7
+	ACC4
+	ADDQ   $136, SI
+	ADDQ   $136, DI
+	SUBQ   $4, CX
+	JMP    q8loop4
+
+q8loop1:
+	TESTQ  CX, CX
+	JEQ    q8done
+	Q8BLK(0, 0, Y1)
+	HSUMI1
+	HALF1(SI, X9)
+	HALF1(DI, X10)
+	VMULSS X10, X9, X9
+	VMULSS X9, X1, X1
+	VADDSS X1, X0, X0
+	ADDQ   $34, SI
+	ADDQ   $34, DI
+	DECQ   CX
+	JMP    q8loop1
+
+q8done:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotQ4_0Q8_0AVX2(w, y *byte, nb int) float32
+// sumf += (float32(s) * dx) * dy per block, in block order.
+TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   nb+16(FP), CX
+	CONSTS
+	VXORPS X0, X0, X0
+
+q4loop4:
+	CMPQ  CX, $4
+	JLT   q4loop1
+	Q4BLK(0, 0, Y1)
+	Q4BLK(18, 34, Y2)
+	Q4BLK(36, 68, Y3)
+	Q4BLK(54, 102, Y4)
+	REDUCE4
+	HALF4(SI, 18, X9)
+	HALF4(DI, 34, X10)
+	VMULPS X9, X7, X7
+	VMULPS X10, X7, X7
+	ACC4
+	ADDQ   $72, SI
+	ADDQ   $136, DI
+	SUBQ   $4, CX
+	JMP    q4loop4
+
+q4loop1:
+	TESTQ  CX, CX
+	JEQ    q4done
+	Q4BLK(0, 0, Y1)
+	HSUMI1
+	HALF1(SI, X9)
+	HALF1(DI, X10)
+	VMULSS X9, X1, X1
+	VMULSS X10, X1, X1
+	VADDSS X1, X0, X0
+	ADDQ   $18, SI
+	ADDQ   $34, DI
+	DECQ   CX
+	JMP    q4loop1
+
+q4done:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// Constants for the quantizer.
+DATA q8permd<>+0(SB)/4, $0
+DATA q8permd<>+4(SB)/4, $4
+DATA q8permd<>+8(SB)/4, $1
+DATA q8permd<>+12(SB)/4, $5
+DATA q8permd<>+16(SB)/4, $2
+DATA q8permd<>+20(SB)/4, $6
+DATA q8permd<>+24(SB)/4, $3
+DATA q8permd<>+28(SB)/4, $7
+GLOBL q8permd<>(SB), RODATA|NOPTR, $32
+
+// ROUNDAWAY(r): r = roundf(r) (halves away from zero), exactly: truncate
+// |r|, add 1 where the dropped fraction is >= 0.5, restore the sign.
+// Uses Y12 = 0x7fffffff, Y11 = 0.5, Y10 = 1.0; clobbers Y8, Y9.
+#define ROUNDAWAY(r) \
+	VANDPS   Y12, r, Y8   \
+	VROUNDPS $3, Y8, Y9   \
+	VSUBPS   Y9, Y8, Y8   \
+	VCMPPS   $13, Y11, Y8, Y8 \
+	VANDPS   Y10, Y8, Y8  \
+	VADDPS   Y8, Y9, Y9   \
+	VANDNPS  r, Y12, r    \
+	VORPS    Y9, r, r
+
+// func quantizeQ8_0AVX2(x *float32, dst *byte, nb int)
+// As quantize_row_q8_0_ref: d = amax/127, q = roundf(x/d) via x*(1/d).
+TEXT ·quantizeQ8_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), SI
+	MOVQ         dst+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x7fffffff, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x3f000000, AX       // 0.5
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x3f800000, AX       // 1.0
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         $0x42fe0000, AX       // 127.0
+	VMOVD        AX, X13
+	VMOVDQU      q8permd<>(SB), Y14
+
+qz:
+	TESTQ   CX, CX
+	JEQ     qzdone
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VANDPS  Y12, Y0, Y4
+	VANDPS  Y12, Y1, Y5
+	VANDPS  Y12, Y2, Y6
+	VANDPS  Y12, Y3, Y7
+	VMAXPS  Y5, Y4, Y4
+	VMAXPS  Y7, Y6, Y6
+	VMAXPS  Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS  X5, X4, X4
+	VMOVHLPS X4, X5, X5
+	VMAXPS  X5, X4, X4
+	VMOVSHDUP X4, X5
+	VMAXSS  X5, X4, X4           // amax
+	VDIVSS  X13, X4, X4          // d = amax / 127
+	VXORPS  X5, X5, X5
+	VUCOMISS X5, X4
+	JEQ     qzzero
+	VMOVAPS X10, X5
+	VDIVSS  X4, X5, X5           // id = 1 / d
+
+qzzero:
+	VCVTPS2PH $0, X4, X6
+	VMOVD   X6, AX
+	MOVW    AX, (DI)
+	VBROADCASTSS X5, Y5
+	VMULPS  Y5, Y0, Y0
+	VMULPS  Y5, Y1, Y1
+	VMULPS  Y5, Y2, Y2
+	VMULPS  Y5, Y3, Y3
+	ROUNDAWAY(Y0)
+	ROUNDAWAY(Y1)
+	ROUNDAWAY(Y2)
+	ROUNDAWAY(Y3)
+	VCVTTPS2DQ Y0, Y0
+	VCVTTPS2DQ Y1, Y1
+	VCVTTPS2DQ Y2, Y2
+	VCVTTPS2DQ Y3, Y3
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD  Y0, Y14, Y0
+	VMOVDQU Y0, 2(DI)
+	ADDQ    $128, SI
+	ADDQ    $34, DI
+	DECQ    CX
+	JMP     qz
+
+qzdone:
+	VZEROUPPER
+	RET
