@@ -1,0 +1,557 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"runtime"
+	"time"
+
+	"github.com/infertrace/infertrace/stats"
+	"github.com/infertrace/infertrace/trace"
+)
+
+// Options configure a Session.
+type Options struct {
+	MaxTokens    int                 // tokens to generate (-n); at least 1
+	Sampler      trace.SamplerConfig // temperature 0 = greedy
+	Threads      int                 // matmul workers; 0 = GOMAXPROCS
+	Trace        *trace.Config       // nil: record nothing (Jidoka still checks)
+	Injections   []trace.Injection   // faults written into stage outputs
+	ParseSpecial bool                // map special-token text in the prompt
+	Tokens       []int               // prompt token ids; set, the prompt is not tokenized
+	AllLogits    bool                // keep the logits of every prompt position (PromptLogits)
+	// OnToken, when set, is called for every generated token (EOG
+	// excluded) with the text it adds.
+	OnToken func(id int, text string)
+}
+
+// ErrConsumed is returned by a Session used twice.
+var ErrConsumed = errors.New("session already ran")
+
+// Session runs one prompt through a Model, yielding trace events. It is
+// single-use and not safe for concurrent use.
+type Session struct {
+	m    *Model
+	opts Options
+	cfg  trace.Config
+	rec  bool // any state recorded
+	kern bool // KERNEL_LAUNCH recorded
+	prof *trace.Profiler
+
+	pool *pool
+
+	prompt    []int
+	pieces    []string
+	tokenizeD time.Duration
+	history   []int
+	text      []byte
+	dec       Decoder
+	sampler   *Sampler
+	allLogits bool
+
+	// Forward-pass buffers, sized for the prompt batch.
+	x, xb, q, k, v, att, ao, gate, up []float32
+	logits, lastLogits                []float32
+	promptLogits                      []float32
+	kcache, vcache                    [][]float32
+	ropeCos, ropeSin                  []float32
+	scoreBufs                         chan []float32
+	attLayer, attN                    int
+	attQ, attOut                      []float32
+	attnRange                         func(start, end int)
+	ctx, pos                          int
+	one                               [1]int
+	topIdx                            []int
+
+	// Event state.
+	yield    func(trace.Event) bool
+	inYield  bool
+	ran      bool
+	stopped  bool         // the consumer stopped pulling
+	failure  *trace.Issue // the Jidoka error that stopped the run
+	tainted  bool         // a non-finite stage was reported this iteration
+	errCount int
+	warnings int
+	pending  []trace.Issue
+	nextID   int64
+	frames   [4]frame
+	depth    int
+	iterT0   time.Time
+}
+
+// frame is an open state: Entered yielded (rec) or merely computed.
+type frame struct {
+	state   trace.State
+	rec     bool
+	id      int64
+	start   time.Time
+	payload *trace.Payload
+}
+
+// NewSession tokenizes the prompt and allocates every buffer of the run.
+func (m *Model) NewSession(prompt string, opts Options) (*Session, error) {
+	p := &m.Params
+	if opts.MaxTokens < 1 {
+		opts.MaxTokens = 1
+	}
+	s := &Session{m: m, opts: opts}
+	if opts.Trace != nil {
+		s.cfg = *opts.Trace
+		if s.cfg.TopK <= 0 {
+			s.cfg.TopK = trace.DefaultTopK
+		}
+		s.rec = s.cfg.Steps != 0
+		s.kern = s.cfg.Steps.Has(trace.KernelLaunch)
+		if s.cfg.Steps.Has(trace.BrickProfile) {
+			s.prof = trace.NewProfiler()
+		}
+	}
+
+	t0 := time.Now()
+	switch {
+	case opts.Tokens != nil:
+		s.prompt = append([]int(nil), opts.Tokens...)
+	case m.Vocab == nil:
+		return nil, fmt.Errorf("%s: no tokenizer: pass prompt token ids", m.Name)
+	default:
+		ids, err := m.Vocab.Encode(prompt, opts.ParseSpecial)
+		if err != nil {
+			return nil, fmt.Errorf("tokenize prompt: %w", err)
+		}
+		s.prompt = ids
+	}
+	s.tokenizeD = time.Since(t0)
+	if len(s.prompt) == 0 {
+		return nil, errors.New("the prompt tokenizes to no tokens")
+	}
+	if m.Vocab != nil {
+		s.dec = m.Vocab.NewDecoder()
+		s.pieces = make([]string, len(s.prompt))
+		for i, id := range s.prompt {
+			s.pieces[i] = m.Vocab.Piece(id)
+		}
+	}
+
+	n := len(s.prompt)
+	s.ctx = n + opts.MaxTokens
+	if p.NCtx > 0 && s.ctx > p.NCtx {
+		if n > p.NCtx {
+			return nil, fmt.Errorf("prompt of %d tokens exceeds the context of %d", n, p.NCtx)
+		}
+		s.ctx = p.NCtx
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	s.pool = newPool(threads)
+	qDim, kvDim := p.NHead*p.HeadDim, p.NHeadKV*p.HeadDim
+	s.allLogits = opts.AllLogits
+	logitRows := 1
+	if s.allLogits || s.rec {
+		logitRows = n
+	}
+	s.x = make([]float32, n*p.NEmbd)
+	s.xb = make([]float32, n*p.NEmbd)
+	s.ao = make([]float32, n*p.NEmbd)
+	s.q = make([]float32, n*qDim)
+	s.att = make([]float32, n*qDim)
+	s.k = make([]float32, n*kvDim)
+	s.v = make([]float32, n*kvDim)
+	s.gate = make([]float32, n*p.NFF)
+	s.up = make([]float32, n*p.NFF)
+	s.logits = make([]float32, logitRows*p.NVocab)
+	s.kcache = make([][]float32, p.NLayer)
+	s.vcache = make([][]float32, p.NLayer)
+	for l := range s.kcache {
+		s.kcache[l] = make([]float32, s.ctx*kvDim)
+		s.vcache[l] = make([]float32, s.ctx*kvDim)
+	}
+	s.ropeCos, s.ropeSin = ropeTables(p, s.ctx)
+	s.scoreBufs = make(chan []float32, threads)
+	for range threads {
+		s.scoreBufs <- make([]float32, s.ctx)
+	}
+	s.attnRange = s.attnRangeFn
+	s.history = make([]int, 0, s.ctx)
+	s.history = append(s.history, s.prompt...)
+	s.text = make([]byte, 0, 8*opts.MaxTokens)
+	s.sampler = NewSampler(opts.Sampler, p.NVocab)
+	s.topIdx = make([]int, 0, max(s.cfg.TopK, 1))
+	return s, nil
+}
+
+// PromptTokens returns the prompt's token ids.
+func (s *Session) PromptTokens() []int { return s.prompt }
+
+// Generated returns the ids generated so far (EOG included when sampled).
+func (s *Session) Generated() []int { return s.history[len(s.prompt):] }
+
+// Text returns the generated text so far.
+func (s *Session) Text() string { return string(s.text) }
+
+// Errors returns the number of Jidoka errors met (with OnError Continue a
+// run may finish with errors).
+func (s *Session) Errors() int { return s.errCount }
+
+// Failure returns the Jidoka error that stopped the run, or nil.
+func (s *Session) Failure() *trace.Issue { return s.failure }
+
+// PromptLogits returns the logits of every prompt position (row-major,
+// NVocab per row) when Options.AllLogits was set, after the run.
+func (s *Session) PromptLogits() []float32 { return s.promptLogits }
+
+// Close stops the session's workers.
+func (s *Session) Close() { s.pool.close() }
+
+// Run runs the session to the end without looking at the events.
+func (s *Session) Run() error {
+	for range s.Events() {
+	}
+	if s.failure != nil {
+		return fmt.Errorf("%s: %s", s.failure.Code, s.failure.Message)
+	}
+	return nil
+}
+
+// Events runs the session, yielding every transition of the states in the
+// trace config's Steps, ExecutionStarted first and ExecutionSucceeded or
+// ExecutionFailed last. Stop ranging to abandon the run. It runs once; a
+// second call yields nothing. An engine panic is reported as an
+// ExecutionFailed event (Error "InternalError") and ends the sequence.
+func (s *Session) Events() iter.Seq[trace.Event] {
+	return func(yield func(trace.Event) bool) {
+		if s.ran {
+			return
+		}
+		s.ran = true
+		s.yield = yield
+		defer func() { s.yield = nil }()
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if s.inYield { // the consumer's panic, not ours
+				panic(r)
+			}
+			s.emit(trace.Event{Type: trace.ExecutionFailed, Error: "InternalError",
+				Cause: fmt.Sprintf("engine panic: %v", r),
+				Hint:  "this is a bug in infertrace; please report it with the trace file"})
+		}()
+		s.run()
+	}
+}
+
+func (s *Session) run() {
+	s.emit(trace.Event{Type: trace.ExecutionStarted, Run: s.runInfo()})
+	f := s.begin(trace.Tokenize, 0, trace.NoLayer, 0, 0)
+	if f.rec {
+		f.payload.TokenIDs = s.prompt
+		f.payload.Pieces = s.pieces
+		f.payload.Shape = []int{len(s.prompt)}
+		f.start = time.Now().Add(-s.tokenizeD)
+	}
+	s.end(f)
+
+	toks := s.prompt
+	for it := 0; it < s.opts.MaxTokens && !s.halted(); it++ {
+		if s.pos+len(toks) > s.ctx {
+			break // context full
+		}
+		s.tainted = false
+		if s.prof != nil {
+			s.prof.Start(it)
+			s.iterT0 = time.Now()
+		}
+		if !s.forward(it, toks) {
+			break
+		}
+		if it == 0 && s.allLogits {
+			s.promptLogits = append([]float32(nil), s.logits[:len(s.prompt)*s.m.Params.NVocab]...)
+		}
+		id, ok := s.sampleStep(it)
+		if !ok {
+			break
+		}
+		s.history = append(s.history, id)
+		eog := s.m.Vocab != nil && s.m.Vocab.IsEOG(id)
+		if !eog && !s.decodeStep(it, id) {
+			break
+		}
+		if s.prof != nil {
+			if !s.profileStep(it) {
+				break
+			}
+		}
+		if eog {
+			break
+		}
+		s.one[0] = id
+		toks = s.one[:]
+	}
+	switch {
+	case s.stopped:
+	case s.failure != nil:
+		s.emit(trace.Event{Type: trace.ExecutionFailed, Error: s.failure.Code, Cause: s.failure.Message, Hint: s.failure.Hint})
+	default:
+		ev := trace.Event{Type: trace.ExecutionSucceeded}
+		if is := trace.GarbageOutput(string(s.text)); is != nil {
+			s.warnings++
+			s.pending = append(s.pending, *is)
+		}
+		if len(s.pending) > 0 {
+			ev.Payload = &trace.Payload{Iteration: len(s.Generated()), Layer: trace.NoLayer, Issues: s.pending}
+			s.pending = nil
+		}
+		s.emit(ev)
+	}
+}
+
+func (s *Session) runInfo() *trace.RunInfo {
+	ri := &trace.RunInfo{NPredict: s.opts.MaxTokens, Sampler: s.opts.Sampler, Threads: s.pool.threads,
+		Steps: s.cfg.Steps.Names()}
+	for _, in := range s.opts.Injections {
+		ri.Injections = append(ri.Injections, in.String())
+	}
+	return ri
+}
+
+// sampleStep runs SAMPLE on the last logits.
+func (s *Session) sampleStep(it int) (int, bool) {
+	f := s.begin(trace.Sample, it, trace.NoLayer, 1, s.m.Params.NVocab)
+	t := s.tick()
+	id, prob := s.sampler.Sample(s.lastLogits, s.history)
+	s.tock(trace.Sampling, t, 0, 0)
+	if id < 0 || id >= s.m.Params.NVocab {
+		is := trace.VocabOverflow(id, s.m.Params.NVocab)
+		s.failure = &is
+		return 0, false
+	}
+	if f.rec {
+		cfg := s.opts.Sampler
+		f.payload.Sampler = &cfg
+		ids, probs := s.sampler.Candidates()
+		for i := 0; i < len(ids) && i < s.cfg.TopK; i++ {
+			f.payload.TopKProbs = append(f.payload.TopKProbs, trace.TokenScore{ID: ids[i], Score: float64(probs[i]), Piece: s.piece(ids[i])})
+		}
+		sid := id
+		f.payload.SampledID = &sid
+		f.payload.SampledProb = prob
+		f.payload.SampledRank = rank(s.lastLogits, id)
+	}
+	return id, s.end(f)
+}
+
+// decodeStep runs DECODE: the token's text is streamed out.
+func (s *Session) decodeStep(it, id int) bool {
+	f := s.begin(trace.Decode, it, trace.NoLayer, 1, 1)
+	var text string
+	if s.dec != nil {
+		text = s.dec.Add(id)
+	}
+	s.text = append(s.text, text...)
+	if s.opts.OnToken != nil {
+		s.opts.OnToken(id, text)
+	}
+	if f.rec {
+		tid := id
+		f.payload.TokenID = &tid
+		f.payload.Piece = s.piece(id)
+		f.payload.TextAdded = text
+	}
+	return s.end(f)
+}
+
+// profileStep closes the iteration with its BRICK_PROFILE.
+func (s *Session) profileStep(it int) bool {
+	f := s.begin(trace.BrickProfile, it, trace.NoLayer, 0, 0)
+	prof := s.prof.Finish(time.Since(s.iterT0).Nanoseconds())
+	if f.rec {
+		f.payload.Profile = &prof
+		f.payload.Shape = nil
+	}
+	return s.end(f)
+}
+
+func (s *Session) piece(id int) string {
+	if s.m.Vocab == nil {
+		return ""
+	}
+	return s.m.Vocab.Piece(id)
+}
+
+// topLogits returns the cfg.TopK largest logits with their pieces.
+func (s *Session) topLogits(logits []float32) []trace.TokenScore {
+	s.topIdx = stats.TopK(logits, s.cfg.TopK, s.topIdx[:0])
+	out := make([]trace.TokenScore, len(s.topIdx))
+	for i, id := range s.topIdx {
+		out[i] = trace.TokenScore{ID: id, Score: float64(logits[id]), Piece: s.piece(id)}
+	}
+	return out
+}
+
+// recording reports whether any state is recorded (stats are computed).
+func (s *Session) recording() bool { return s.rec }
+
+func (s *Session) halted() bool { return s.stopped || s.failure != nil }
+
+// emit assigns the next id and yields ev; false once the consumer stopped.
+func (s *Session) emit(ev trace.Event) bool {
+	if s.stopped || s.yield == nil {
+		return false
+	}
+	s.nextID++
+	ev.ID, ev.PreviousID, ev.Time = s.nextID, s.nextID-1, time.Now()
+	s.inYield = true
+	ok := s.yield(ev)
+	s.inYield = false
+	if !ok {
+		s.stopped = true
+	}
+	return ok
+}
+
+// begin opens state st; when st is recorded it yields TaskStateEntered.
+// The frame stays valid until the matching end.
+func (s *Session) begin(st trace.State, it, layer, rows, cols int) *frame {
+	f := &s.frames[s.depth]
+	s.depth++
+	*f = frame{state: st}
+	if !s.rec || !s.cfg.Steps.Has(st) || s.halted() {
+		return f
+	}
+	in := &trace.Payload{Iteration: it, Layer: layer, Parent: s.parentID()}
+	if rows > 0 {
+		in.Shape = []int{rows, cols}
+	}
+	if !s.emit(trace.Event{Type: trace.TaskStateEntered, State: st, Payload: in}) {
+		return f
+	}
+	f.rec, f.id, f.start = true, s.nextID, time.Now()
+	f.payload = &trace.Payload{Iteration: it, Layer: layer, Parent: in.Parent, Shape: in.Shape}
+	return f
+}
+
+// end closes the innermost state, yielding its TaskStateExited when it is
+// recorded. It returns false when the run must stop.
+func (s *Session) end(f *frame) bool {
+	s.depth--
+	if f.rec && !s.halted() {
+		f.payload.DurationUS = float64(time.Since(f.start).Nanoseconds()) / 1e3
+		if len(s.pending) > 0 {
+			f.payload.Issues = append(f.payload.Issues, s.pending...)
+			s.pending = s.pending[:0]
+		}
+		s.emit(trace.Event{Type: trace.TaskStateExited, State: f.state, Payload: f.payload})
+	}
+	return !s.halted()
+}
+
+// parentID is the id of the innermost recorded open state (0 at top level).
+func (s *Session) parentID() int64 {
+	for i := s.depth - 2; i >= 0; i-- {
+		if s.frames[i].rec {
+			return s.frames[i].id
+		}
+	}
+	return 0
+}
+
+// stage is called with every intermediate tensor right after it is
+// computed: it applies matching fault injections, records its statistics
+// in the open recorded states and runs the Jidoka check. It returns false
+// when the run must stop.
+func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
+	for i := range s.opts.Injections {
+		if in := &s.opts.Injections[i]; in.Matches(stageNames[st], layer, it) {
+			in.Apply(x)
+		}
+	}
+	if s.rec {
+		s.record(st, x)
+	}
+	if !finite(x) {
+		s.numerical(op, layer, it, x)
+	}
+	return !s.halted()
+}
+
+// record adds the statistics (and, verbose, the first values) of stage st
+// to every open recorded state.
+func (s *Session) record(st stage, x []float32) {
+	var sum stats.Summary
+	done := false
+	for i := 0; i < s.depth; i++ {
+		f := &s.frames[i]
+		if !f.rec {
+			continue
+		}
+		if !done {
+			sum, done = stats.Compute(x), true
+		}
+		if f.payload.Tensors == nil {
+			f.payload.Tensors = make(map[string]stats.Summary)
+		}
+		f.payload.Tensors[stageNames[st]] = sum
+		if s.cfg.Verbose {
+			if f.payload.Values == nil {
+				f.payload.Values = make(map[string][]float32)
+			}
+			f.payload.Values[stageNames[st]] = append([]float32(nil), x[:min(len(x), verboseValues)]...)
+		}
+	}
+}
+
+// verboseValues is how many leading values --trace-verbose records.
+const verboseValues = 8
+
+// numerical handles a stage output holding NaN or Inf. Stages are checked
+// in order, so the first one of an iteration is the producer (its inputs
+// were finite); later ones only propagate it.
+func (s *Session) numerical(op string, layer, it int, x []float32) {
+	if s.tainted {
+		return
+	}
+	s.tainted = true
+	st := s.frames[max(s.depth-1, 0)].state
+	is := trace.NumericalIssue(op, st, layer, it, stats.Compute(x))
+	s.errCount++
+	if s.cfg.OnError == trace.Continue {
+		s.pending = append(s.pending, is)
+		return
+	}
+	s.failure = &is
+}
+
+// failShape stops the run on a structural error (bad token id, shape).
+func (s *Session) failShape(is trace.Issue, _ int) {
+	s.errCount++
+	s.failure = &is
+}
+
+// finite reports whether x holds no NaN and no Inf (v-v is NaN for both).
+func finite(x []float32) bool {
+	var acc float32
+	for _, v := range x {
+		acc += v - v
+	}
+	return acc == 0
+}
+
+// tick starts a brick timing when profiling; 0 otherwise.
+func (s *Session) tick() int64 {
+	if s.prof == nil {
+		return 0
+	}
+	return time.Now().UnixNano()
+}
+
+// tock ends a brick timing started by tick.
+func (s *Session) tock(b trace.Brick, t0 int64, flops, bytes int64) {
+	if s.prof == nil {
+		return
+	}
+	s.prof.Add(b, time.Now().UnixNano()-t0, flops, bytes)
+}
