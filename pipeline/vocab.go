@@ -1,0 +1,67 @@
+package pipeline
+
+import (
+	"github.com/infertrace/infertrace/loader"
+	"github.com/infertrace/infertrace/pipeline/tokenizer"
+)
+
+// tokVocab adapts the project tokenizer to Vocab.
+type tokVocab struct{ t *tokenizer.Tokenizer }
+
+// NewVocab wraps a tokenizer as the engine's Vocab.
+func NewVocab(t *tokenizer.Tokenizer) Vocab { return tokVocab{t} }
+
+func (v tokVocab) Encode(text string, parseSpecial bool) ([]int, error) {
+	return v.t.Encode(text, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: parseSpecial})
+}
+
+func (v tokVocab) Piece(id int) string {
+	if id < 0 || id >= v.t.VocabSize() {
+		return ""
+	}
+	return v.t.Piece(id)
+}
+
+func (v tokVocab) IsEOG(id int) bool { return id >= 0 && id < v.t.VocabSize() && v.t.IsEOG(id) }
+
+func (v tokVocab) AddBOS() bool { return v.t.AddBOS() }
+
+func (v tokVocab) NewDecoder() Decoder { return tokDecoder{v.t.NewStreamDecoder(), v.t.VocabSize()} }
+
+type tokDecoder struct {
+	d *tokenizer.StreamDecoder
+	n int
+}
+
+func (d tokDecoder) Add(id int) string {
+	if id < 0 || id >= d.n {
+		return ""
+	}
+	return d.d.Add(id)
+}
+
+// vocabOf builds the tokenizer of an opened model file from its metadata.
+func vocabOf(f *loader.File) (Vocab, error) {
+	t, err := tokenizer.FromMetadata(f.Meta)
+	if err != nil {
+		return nil, err
+	}
+	return NewVocab(t), nil
+}
+
+// Load opens a model (GGUF file or safetensors directory) with its
+// tokenizer. Close the model when done.
+func Load(path string) (*Model, error) { return openFile(path, vocabOf) }
+
+// LoadBytes binds a GGUF model held in memory (the built-in demo model).
+func LoadBytes(name string, data []byte) (*Model, error) {
+	f, err := loader.FromBytes(name, data)
+	if err != nil {
+		return nil, err
+	}
+	v, err := vocabOf(f)
+	if err != nil {
+		return nil, err
+	}
+	return FromFile(f, v)
+}
