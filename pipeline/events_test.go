@@ -1,0 +1,144 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/infertrace/infertrace/internal/refdata"
+	"github.com/infertrace/infertrace/trace"
+)
+
+// loadStories loads stories260K with its tokenizer.
+func loadStories(t testing.TB, file string) *Model {
+	t.Helper()
+	m, err := Load(refdata.Path(t, "stories260K", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// collect runs a session and returns its events and the session.
+func collect(t testing.TB, m *Model, prompt string, opts Options) ([]trace.Event, *Session) {
+	t.Helper()
+	s, err := m.NewSession(prompt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	var evs []trace.Event
+	for ev := range s.Events() {
+		evs = append(evs, ev)
+	}
+	return evs, s
+}
+
+func validate(t testing.TB, evs []trace.Event) {
+	t.Helper()
+	var v trace.Validator
+	for _, ev := range evs {
+		v.Check(ev)
+	}
+	for _, vi := range v.Finish() {
+		t.Errorf("trace violation: %s", vi)
+	}
+}
+
+func TestEventCounts(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	const n, layers, matmulsPerLayer = 8, 5, 7
+	for _, tc := range []struct {
+		name    string
+		steps   trace.Steps
+		kernels int
+	}{
+		{"default (no kernels)", trace.AllSteps, 0},
+		{"with kernels", trace.AllSteps.With(trace.KernelLaunch), n * (layers*matmulsPerLayer + 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := trace.Config{Steps: tc.steps, TopK: 5}
+			evs, s := collect(t, m, "Once upon a time", Options{MaxTokens: n, Trace: &cfg})
+			validate(t, evs)
+			entered := map[trace.State]int{}
+			exited := map[trace.State]int{}
+			for _, ev := range evs {
+				switch ev.Type {
+				case trace.TaskStateEntered:
+					entered[ev.State]++
+				case trace.TaskStateExited:
+					exited[ev.State]++
+				}
+			}
+			want := map[trace.State]int{
+				trace.Tokenize: 1, trace.Embed: n, trace.TransformerBlock: n * layers,
+				trace.LayerNorm: 2 * n * layers, trace.Attention: n * layers, trace.FFN: n * layers,
+				trace.LMHead: n, trace.Sample: n, trace.Decode: n, trace.BrickProfile: n,
+				trace.KernelLaunch: tc.kernels,
+			}
+			for st, w := range want {
+				if entered[st] != w || exited[st] != w {
+					t.Errorf("%s: entered %d, exited %d, want %d", st, entered[st], exited[st], w)
+				}
+			}
+			if last := evs[len(evs)-1]; last.Type != trace.ExecutionSucceeded {
+				t.Errorf("last event %s, want ExecutionSucceeded", last.Type)
+			}
+			// The traced greedy text equals the untraced one.
+			_, plain := collect(t, m, "Once upon a time", Options{MaxTokens: n})
+			if s.Text() != plain.Text() || !strings.HasPrefix(s.Text(), ", there was") {
+				t.Errorf("traced text %q, untraced %q", s.Text(), plain.Text())
+			}
+		})
+	}
+}
+
+func TestInjections(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	for _, tc := range []struct {
+		spec, code, op string
+		layer          int
+		onError        trace.OnError
+		wantErrors     int
+	}{
+		{"nan@blk.3.ffn_out", trace.CodeNaN, "blk.3.ffn_out", 3, trace.Stop, 1},
+		{"inf@blk.1.attn_out:index=0", trace.CodeInf, "blk.1.attn_out", 1, trace.Stop, 1},
+		{"nan@blk.3.ffn_out", trace.CodeNaN, "blk.3.ffn_out", 3, trace.Continue, 4},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			in, err := trace.ParseInjection(tc.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := trace.Config{Steps: trace.AllSteps, OnError: tc.onError}
+			evs, s := collect(t, m, "Once upon a time", Options{MaxTokens: 4, Trace: &cfg, Injections: []trace.Injection{in}})
+			validate(t, evs)
+			last := evs[len(evs)-1]
+			var tally trace.Tally
+			for _, ev := range evs {
+				tally.Add(ev)
+			}
+			if tc.onError == trace.Stop {
+				if last.Type != trace.ExecutionFailed || last.Error != tc.code || !strings.Contains(last.Cause, tc.op) {
+					t.Fatalf("last event %s %q %q, want ExecutionFailed %s naming %s", last.Type, last.Error, last.Cause, tc.code, tc.op)
+				}
+				// No later-stage event: the event before the failure is
+				// the Entered of the producer's own state and layer.
+				prev := evs[len(evs)-2]
+				if prev.Type != trace.TaskStateEntered || prev.Payload.Layer != tc.layer {
+					t.Errorf("event before the failure: %s %s layer %d", prev.Type, prev.State, prev.Payload.Layer)
+				}
+				if s.Failure() == nil || s.Failure().Op != tc.op {
+					t.Errorf("failure %+v, want op %s", s.Failure(), tc.op)
+				}
+			} else {
+				if last.Type != trace.ExecutionSucceeded {
+					t.Fatalf("last event %s, want ExecutionSucceeded", last.Type)
+				}
+			}
+			if sum := tally.Summary(0); sum.ErrorCount != tc.wantErrors {
+				t.Errorf("summary counts %d errors, want %d", sum.ErrorCount, tc.wantErrors)
+			}
+		})
+	}
+}
