@@ -156,6 +156,10 @@ func (f *File) Config() (Config, error) {
 		return fail("rope dimension %d must be even and at most the head dimension %d", c.RopeDim, c.HeadDim)
 	}
 
+	if st, ok := m.String(arch + ".rope.scaling.type"); ok && st != "none" {
+		return Config{}, formatErr(f.Path, ErrUnsupported, "unsupported RoPE scaling %q (%s.rope.scaling.type)", st, arch)
+	}
+
 	embd, hasEmbd := f.Tensor("token_embd.weight")
 	if toks, ok := m.Strings("tokenizer.ggml.tokens"); ok {
 		c.NVocab = len(toks)

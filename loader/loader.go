@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/edsrzf/mmap-go"
 
@@ -108,7 +109,7 @@ func openMapped(path string, m mmap.MMap) (*File, error) {
 		return f, nil
 	case len(data) >= 4 && string(data[:4]) == "FUGG":
 		return nil, formatErr(path, ErrBigEndian, "big-endian GGUF (magic %q); only little-endian files are supported", data[:4])
-	case looksLikeSafetensors(data):
+	case looksLikeSafetensors(data) || strings.HasSuffix(path, ".safetensors"):
 		return openSafetensorsFile(path, m)
 	}
 	n := min(len(data), 8)

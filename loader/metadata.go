@@ -402,7 +402,7 @@ func (m *Metadata) Int32s(key string) ([]int32, bool) {
 // Scalar constructors, used for metadata synthesised from config.json.
 
 func uintValue(x uint64) Value   { return Value{Type: TypeUint32, bits: x} }
-func floatValue(f float64) Value { return Value{Type: TypeFloat32, bits: math.Float64bits(f)} }
+func floatValue(f float64) Value { return Value{Type: TypeFloat64, bits: math.Float64bits(f)} }
 func stringValue(s string) Value { return Value{Type: TypeString, str: s} }
 func boolValue(b bool) Value {
 	v := Value{Type: TypeBool}
