@@ -1,0 +1,346 @@
+package tensor
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Pool is a persistent set of worker goroutines that runs the matrix
+// products and any row-parallel work of a model. The goroutines start once
+// in NewPool and are reused by every call; the scratch buffers (quantized
+// activations, dequantized rows) belong to the pool and only grow, so a
+// steady-state call allocates nothing.
+//
+// A Pool runs one operation at a time: concurrent MatMul/Parallel calls
+// are serialized, and fn given to Parallel must not call back into the
+// same Pool.
+type Pool struct {
+	// FloatPath makes MatMul dequantize every quantized weight row to
+	// float32 and dot it with the float32 activations (the reference math of
+	// the numpy stage statistics) instead of quantizing the activations and
+	// using the integer kernels (llama.cpp's math).
+	FloatPath bool
+
+	mu      sync.Mutex
+	threads int
+	jobs    []chan job // one per worker goroutine (threads-1 of them)
+	wg      sync.WaitGroup
+	exited  sync.WaitGroup
+	closed  bool
+
+	mm      matmulArgs
+	mmRange func(worker, start, end int) // p.matmulRange, bound once
+	xq      []byte                       // quantized activation rows
+	rowBuf  [][]float32                  // per-worker dequantized weight row
+	names   map[nameKey]string           // kernel names, built once each
+}
+
+// job is one contiguous chunk for one worker: either fn (Parallel) or the
+// pool's current matmul.
+type job struct {
+	fn         func(start, end int)
+	mm         func(worker, start, end int)
+	worker     int
+	start, end int
+}
+
+// NewPool starts a pool of threads workers; threads <= 0 means
+// runtime.GOMAXPROCS(0). The calling goroutine takes part in every
+// operation, so threads-1 goroutines are started.
+func NewPool(threads int) *Pool {
+	settle()
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	p := &Pool{threads: threads, names: map[nameKey]string{}}
+	p.mmRange = p.matmulRange
+	p.rowBuf = make([][]float32, threads)
+	for i := 1; i < threads; i++ {
+		ch := make(chan job, 1)
+		p.jobs = append(p.jobs, ch)
+		p.exited.Add(1)
+		go p.worker(ch)
+	}
+	return p
+}
+
+func (p *Pool) worker(ch chan job) {
+	defer p.exited.Done()
+	for j := range ch {
+		if j.fn != nil {
+			j.fn(j.start, j.end)
+		} else {
+			j.mm(j.worker, j.start, j.end)
+		}
+		p.wg.Done()
+	}
+}
+
+// Threads returns the number of workers, the calling goroutine included.
+func (p *Pool) Threads() int { return p.threads }
+
+// Close stops the worker goroutines and waits for them to exit. A closed
+// pool still works, on the calling goroutine alone.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	for _, ch := range p.jobs {
+		close(ch)
+	}
+	p.exited.Wait()
+	p.jobs = nil
+}
+
+// split divides [0,n) into at most len(p.jobs)+1 contiguous chunks of
+// ceil(n/k) and returns the chunk size and count.
+func (p *Pool) split(n int) (size, chunks int) {
+	k := min(len(p.jobs)+1, n)
+	size = (n + k - 1) / k
+	return size, (n + size - 1) / size
+}
+
+// run executes the chunks, the calling goroutine taking chunk 0. p.mu is held.
+func (p *Pool) run(n int, fn func(start, end int), mm func(worker, start, end int)) (size, chunks int) {
+	if n <= 0 {
+		return 0, 0
+	}
+	size, chunks = p.split(n)
+	p.wg.Add(chunks - 1)
+	for c := 1; c < chunks; c++ {
+		p.jobs[c-1] <- job{fn: fn, mm: mm, worker: c, start: c * size, end: min(n, (c+1)*size)}
+	}
+	if fn != nil {
+		fn(0, min(n, size))
+	} else {
+		mm(0, 0, min(n, size))
+	}
+	p.wg.Wait()
+	return size, chunks
+}
+
+// Parallel runs fn(start, end) over [0, n) split into contiguous chunks,
+// one per worker, and returns when all are done.
+func (p *Pool) Parallel(n int, fn func(start, end int)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.run(n, fn, nil)
+}
+
+// Launch describes one kernel launch, for KERNEL_LAUNCH events and the
+// brick profiler.
+type Launch struct {
+	Kernel        string // e.g. "matvec_q8_0_avx2", "matmul_q4_k_go", "matvec_q4_0_deq_go"
+	Workers       int    // goroutines that computed a share of the rows
+	RowsPerWorker int    // rows per worker (the last may have fewer)
+	Strategy      string // how the work was split: "rows"
+	FLOPs         int64  // 2 × rows × cols × batch
+	BytesRead     int64  // weight bytes + float32 activation bytes
+}
+
+// matmulArgs is the operation being run, read by the workers.
+type matmulArgs struct {
+	dst      []float32
+	w        Matrix
+	x        []float32
+	batch    int
+	ks       *kernelSet
+	mode     mmMode
+	xqStride int // bytes per quantized activation row
+	nb       int // blocks per row
+	tileRows int
+}
+
+type mmMode uint8
+
+const (
+	modeQuant   mmMode = iota // quantized activations, dotQ
+	modeF32                   // F32 weights
+	modeF16                   // F16 weights
+	modeBF16                  // BF16 weights
+	modeDequant               // dequantize each row, dotF32
+)
+
+type nameKey struct {
+	ks    *kernelSet
+	t     Type
+	mode  mmMode
+	batch bool
+}
+
+// tileBytes is the weight bytes of one tile: small enough to stay in L1/L2
+// while each activation row of the batch is dotted against it.
+const tileBytes = 16 << 10
+
+// MatMul computes dst[b*w.Rows+r] = (row r of w) · x[b*w.Cols:(b+1)*w.Cols]
+// for b < batch. For quantized weights it quantizes each activation row
+// once into vecDotType(w.Type) (in pool scratch) and uses the integer dot
+// of the active kernels; with FloatPath, or for types without an integer
+// dot, each weight row is dequantized into scratch and dotted in float32.
+// F32/F16/BF16 weights are dotted with the float32 activations directly.
+//
+// Rows are split into contiguous chunks, one per worker; weights are read
+// in tiles of rows, each tile against every batch row. Every output value
+// is one dot call with a fixed summation order, so results are
+// bit-identical for any thread count.
+//
+// Mismatched shapes are programming errors and panic with a message.
+func (p *Pool) MatMul(dst []float32, w Matrix, x []float32, batch int) Launch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	settle()
+	if err := checkMatMul(dst, w, x, batch); err != nil {
+		panic("tensor.MatMul: " + err.Error())
+	}
+	ks := active
+	a := matmulArgs{dst: dst, w: w, x: x, batch: batch, ks: ks}
+	switch {
+	case w.Type == F32:
+		a.mode = modeF32
+	case w.Type == F16:
+		a.mode = modeF16
+	case w.Type == BF16:
+		a.mode = modeBF16
+	case p.FloatPath || ks.dotQ[w.Type] == nil:
+		a.mode = modeDequant
+		for i := range p.rowBuf {
+			if cap(p.rowBuf[i]) < w.Cols {
+				p.rowBuf[i] = make([]float32, w.Cols)
+			}
+			p.rowBuf[i] = p.rowBuf[i][:w.Cols]
+		}
+	default:
+		vt := vecDotType(w.Type)
+		vi, _ := vt.Info()
+		a.nb = w.Cols / vi.BlockSize
+		a.xqStride = a.nb * vi.BlockBytes
+		if need := a.xqStride * batch; cap(p.xq) < need {
+			p.xq = make([]byte, need)
+		}
+		quant := ks.quantizeQ8_0
+		switch vt {
+		case Q8_1:
+			quant = ks.quantizeQ8_1
+		case Q8_K:
+			quant = ks.quantizeQ8_K
+		}
+		for b := range batch {
+			quant(x[b*w.Cols:(b+1)*w.Cols], p.xq[b*a.xqStride:(b+1)*a.xqStride])
+		}
+	}
+	a.tileRows = max(1, tileBytes/max(1, w.RowBytes))
+	p.mm = a
+	size, chunks := p.run(w.Rows, nil, p.mmRange)
+	p.mm = matmulArgs{} // drop references to the caller's slices
+	return Launch{
+		Kernel:        p.kernelName(ks, w.Type, a.mode, batch > 1),
+		Workers:       chunks,
+		RowsPerWorker: size,
+		Strategy:      "rows",
+		FLOPs:         2 * int64(w.Rows) * int64(w.Cols) * int64(batch),
+		BytesRead:     int64(w.Rows)*int64(w.RowBytes) + 4*int64(batch)*int64(w.Cols),
+	}
+}
+
+func checkMatMul(dst []float32, w Matrix, x []float32, batch int) error {
+	rb, err := RowBytes(w.Type, w.Cols)
+	switch {
+	case err != nil:
+		return err
+	case w.Rows < 0 || batch < 0:
+		return fmt.Errorf("negative shape: %d rows, batch %d", w.Rows, batch)
+	case rb != w.RowBytes:
+		return fmt.Errorf("%s matrix with %d cols has RowBytes %d, want %d", w.Type, w.Cols, w.RowBytes, rb)
+	case len(w.Data) < w.Rows*w.RowBytes:
+		return fmt.Errorf("%s matrix %dx%d: data is %d bytes, need %d", w.Type, w.Rows, w.Cols, len(w.Data), w.Rows*w.RowBytes)
+	case len(x) < batch*w.Cols:
+		return fmt.Errorf("x has %d values, need %d (batch %d × %d cols)", len(x), batch*w.Cols, batch, w.Cols)
+	case len(dst) < batch*w.Rows:
+		return fmt.Errorf("dst has %d values, need %d (batch %d × %d rows)", len(dst), batch*w.Rows, batch, w.Rows)
+	}
+	return nil
+}
+
+// matmulRange computes rows [start, end) of p.mm for every batch row.
+func (p *Pool) matmulRange(worker, start, end int) {
+	a := &p.mm
+	ks, w, cols, rows := a.ks, a.w, a.w.Cols, a.w.Rows
+	for t0 := start; t0 < end; t0 += a.tileRows {
+		t1 := min(end, t0+a.tileRows)
+		for b := 0; b < a.batch; b++ {
+			xb := a.x[b*cols : (b+1)*cols]
+			out := a.dst[b*rows : (b+1)*rows]
+			switch a.mode {
+			case modeQuant:
+				xq := p.xq[b*a.xqStride : (b+1)*a.xqStride]
+				dot := ks.dotQ[w.Type]
+				for r := t0; r < t1; r++ {
+					out[r] = dot(w.Row(r), xq, a.nb)
+				}
+			case modeF32:
+				for r := t0; r < t1; r++ {
+					out[r] = ks.dotF32(f32Row(w.Row(r), cols, p.rowBuf, worker), xb)
+				}
+			case modeF16:
+				for r := t0; r < t1; r++ {
+					out[r] = ks.dotF16(w.Row(r), xb)
+				}
+			case modeBF16:
+				for r := t0; r < t1; r++ {
+					out[r] = ks.dotBF16(w.Row(r), xb)
+				}
+			case modeDequant:
+				buf := p.rowBuf[worker]
+				for r := t0; r < t1; r++ {
+					dequantizeRow(w.Type, w.Row(r), buf)
+					out[r] = ks.dotF32(buf, xb)
+				}
+			}
+		}
+	}
+}
+
+// f32Row views an F32 row as []float32 without copying; rows of a mapped
+// GGUF are 4-byte aligned, and an unaligned one is decoded into the
+// worker's scratch instead.
+func f32Row(b []byte, cols int, bufs [][]float32, worker int) []float32 {
+	if cols == 0 {
+		return nil
+	}
+	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%4 == 0 {
+		return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), cols)
+	}
+	buf := bufs[worker]
+	if cap(buf) < cols {
+		buf = make([]float32, cols)
+		bufs[worker] = buf
+	}
+	buf = buf[:cols]
+	dequantizeRow(F32, b, buf)
+	return buf
+}
+
+// kernelName returns e.g. "matvec_q4_k_avx2", built once per combination.
+func (p *Pool) kernelName(ks *kernelSet, t Type, mode mmMode, batched bool) string {
+	k := nameKey{ks, t, mode, batched}
+	if s, ok := p.names[k]; ok {
+		return s
+	}
+	op := "matvec"
+	if batched {
+		op = "matmul"
+	}
+	s := op + "_" + strings.ToLower(t.String())
+	if mode == modeDequant {
+		s += "_deq"
+	}
+	s += "_" + ks.name
+	p.names[k] = s
+	return s
+}
