@@ -245,6 +245,17 @@ var collapsedClass = map[byte]string{
 	'P': `\u00D3!-#%-*,-/:-;?-@\[-\]_\{\}`,
 }
 
+// compileWideRegexStep compiles a regex that runs on the text itself, with
+// regexp2's own Unicode classes (for tokenizer.json patterns llama.cpp
+// does not know).
+func compileWideRegexStep(expr string) (*regexStep, error) {
+	re, err := regexp2.Compile(expr, regexp2.None)
+	if err != nil {
+		return nil, fmt.Errorf("pre-tokenizer regex %q: %w", expr, err)
+	}
+	return &regexStep{re: re}, nil
+}
+
 func compileRegexStep(expr string) (*regexStep, error) {
 	collapsed := strings.Contains(expr, `\p{N}`) || strings.Contains(expr, `\p{L}`) || strings.Contains(expr, `\p{P}`)
 	pattern := expr

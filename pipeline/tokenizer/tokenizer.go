@@ -55,6 +55,7 @@ type EncodeOptions struct {
 // after construction and safe for concurrent use.
 type Tokenizer struct {
 	model          string
+	spm            bool // SentencePiece score-merging (else rank-merging BPE)
 	pre            *pretokenizer
 	preName        string
 	tokens         []string
@@ -68,11 +69,17 @@ type Tokenizer struct {
 	addBOS, addEOS bool
 	addSpacePrefix bool
 	ignoreMerges   bool
-	byteLevel      bool  // BPE over bytes_to_unicode-encoded text
-	byteFallback   bool  // non-byte-level BPE: unknown symbols become <0xNN>
-	metaspace      bool  // non-byte-level BPE: spaces are written as ▁
-	special        []int // control/user-defined/unknown ids, longest text first
-	eog            map[int]bool
+	byteLevel      bool // BPE over bytes_to_unicode-encoded text
+	byteFallback   bool // non-byte-level BPE: unknown symbols become <0xNN>
+	metaspace      bool // non-byte-level BPE: spaces are written as ▁
+	// prefixFirstOnly adds the metaspace prefix to the first fragment only
+	// (Metaspace prepend_scheme "first").
+	prefixFirstOnly bool
+	// bytePrefixSpace prefixes each fragment with a space unless it has one
+	// (ByteLevel add_prefix_space).
+	bytePrefixSpace bool
+	special         []int // control/user-defined/unknown ids, longest text first
+	eog             map[int]bool
 }
 
 const spmSpace = "\u2581" // ▁
@@ -80,7 +87,11 @@ const spmSpace = "\u2581" // ▁
 // New builds a tokenizer from v. It fails on an unknown model or
 // pre-tokenizer, an empty vocabulary, inconsistent array lengths,
 // malformed merges, or special token ids out of range.
-func New(v Vocab) (*Tokenizer, error) {
+func New(v Vocab) (*Tokenizer, error) { return build(v, nil) }
+
+// build is New, with the BPE flavour taken from a tokenizer.json instead
+// of v.Model/v.Pre when hf is not nil.
+func build(v Vocab, hf *hfFlavour) (*Tokenizer, error) {
 	n := len(v.Tokens)
 	if n == 0 {
 		return nil, errors.New("tokenizer: empty vocabulary")
@@ -143,9 +154,15 @@ func New(v Vocab) (*Tokenizer, error) {
 			t.byteTokens[i] = id
 		}
 	}
-	switch v.Model {
-	case "llama":
-	case "gpt2":
+	switch {
+	case hf != nil:
+		t.pre, t.preName = hf.pre, hf.preName
+		t.byteLevel, t.metaspace, t.byteFallback = hf.byteLevel, !hf.byteLevel, hf.byteFallback
+		t.ignoreMerges, t.prefixFirstOnly, t.bytePrefixSpace = hf.ignoreMerges, hf.prefixFirstOnly, hf.bytePrefixSpace
+		t.ranks = hf.ranks
+	case v.Model == "llama":
+		t.spm = true
+	case v.Model == "gpt2":
 		pre := v.Pre
 		if pre == "" {
 			pre = "default"
@@ -278,14 +295,14 @@ func (t *Tokenizer) Encode(text string, opts EncodeOptions) ([]int, error) {
 	}
 	prevSpecial := true // the first fragment gets the dummy-prefix space
 	var err error
-	for _, f := range frags {
+	for fi, f := range frags {
 		if f.id >= 0 {
 			out = append(out, f.id)
 			prevSpecial = true
 			continue
 		}
 		switch {
-		case t.model == "llama":
+		case t.spm:
 			s := f.text
 			if t.addSpacePrefix && prevSpecial {
 				s = " " + s
@@ -296,10 +313,12 @@ func (t *Tokenizer) Encode(text string, opts EncodeOptions) ([]int, error) {
 			}
 		case t.metaspace:
 			s := strings.ReplaceAll(f.text, " ", spmSpace)
-			if t.addSpacePrefix && prevSpecial && !strings.HasPrefix(s, spmSpace) {
+			if t.addSpacePrefix && (prevSpecial && !t.prefixFirstOnly || fi == 0) {
 				s = spmSpace + s
 			}
 			out = t.encodeBPE(s, out)
+		case t.bytePrefixSpace && !strings.HasPrefix(f.text, " "):
+			out = t.encodeBPE(" "+f.text, out)
 		default:
 			out = t.encodeBPE(f.text, out)
 		}
@@ -348,7 +367,7 @@ func (t *Tokenizer) TokenBytes(id int) []byte {
 		switch {
 		case t.byteLevel:
 			return byteDecode(text)
-		case t.model == "llama" || t.metaspace:
+		case t.spm || t.metaspace:
 			return []byte(strings.ReplaceAll(text, spmSpace, " "))
 		default:
 			return []byte(text)

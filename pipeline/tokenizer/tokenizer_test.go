@@ -1,0 +1,396 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/infertrace/infertrace/internal/refdata"
+	"github.com/infertrace/infertrace/loader"
+	"pgregory.net/rapid"
+)
+
+func openStories(tb testing.TB) *Tokenizer {
+	tb.Helper()
+	path := refdata.Path(tb, "stories260K", "stories260K.gguf")
+	f, err := loader.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	tok, err := FromMetadata(f.Meta)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+// referencePrompt reads the prompt and its llama.cpp token ids.
+func referencePrompt(tb testing.TB) (string, []int) {
+	tb.Helper()
+	data, err := os.ReadFile(refdata.Path(tb, "stories260K", "reference", "once-upon-a-time.llamacpp.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ref struct {
+		Prompt       string `json:"prompt"`
+		AddBOS       bool   `json:"add_bos"`
+		PromptTokens []int  `json:"prompt_tokens"`
+	}
+	if err := json.Unmarshal(data, &ref); err != nil {
+		tb.Fatal(err)
+	}
+	if !ref.AddBOS {
+		tb.Fatal("reference prompt was tokenized without BOS")
+	}
+	return ref.Prompt, ref.PromptTokens
+}
+
+func TestStories260K(t *testing.T) {
+	tok := openStories(t)
+	prompt, want := referencePrompt(t)
+	got, err := tok.Encode(prompt, EncodeOptions{AddSpecial: true, ParseSpecial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalIDs(got, want) {
+		t.Fatalf("Encode(%q) = %v, llama.cpp %v", prompt, got, want)
+	}
+	if tok.Model() != "llama" || !tok.AddBOS() || tok.BOS() != 1 || tok.EOS() != 2 || tok.VocabSize() != 512 {
+		t.Errorf("model %q addBOS %v BOS %d EOS %d n %d", tok.Model(), tok.AddBOS(), tok.BOS(), tok.EOS(), tok.VocabSize())
+	}
+	if !tok.IsEOG(2) || tok.IsEOG(403) {
+		t.Error("IsEOG: EOS must end generation, a word must not")
+	}
+	if got := tok.Piece(403); got != "▁Once" {
+		t.Errorf("Piece(403) = %q", got)
+	}
+	if got := tok.Decode(want); got != " "+prompt {
+		// llama.cpp keeps the dummy-prefix space when the first token is BOS.
+		t.Errorf("Decode(%v) = %q", want, got)
+	}
+	if got := tok.Decode(want[1:]); got != prompt {
+		t.Errorf("Decode(%v) = %q", want[1:], got)
+	}
+	// "<s>" is parsed as BOS only with ParseSpecial.
+	withSpecial, _ := tok.Encode("<s>Once", EncodeOptions{ParseSpecial: true})
+	plain, _ := tok.Encode("<s>Once", EncodeOptions{})
+	if len(withSpecial) == 0 || withSpecial[0] != 1 {
+		t.Errorf("ParseSpecial: %v does not start with BOS", withSpecial)
+	}
+	for _, id := range plain {
+		if id == 1 {
+			t.Errorf("without ParseSpecial %v holds BOS", plain)
+		}
+	}
+	if got := tok.Decode(plain); got != "<s>Once" {
+		t.Errorf("Decode(%v) = %q", plain, got)
+	}
+}
+
+// TestTokenBytes checks the text each kind of token contributes.
+func TestTokenBytes(t *testing.T) {
+	spm := openStories(t)
+	gpt2 := loadVocabFile(t, "gpt-2")
+	nl := spm.byteTokens['\n']
+	tests := []struct {
+		name string
+		tok  *Tokenizer
+		id   int
+		want string
+	}{
+		{"spm word", spm, 403, " Once"},
+		{"spm byte", spm, nl, "\n"},
+		{"spm control", spm, 1, ""},
+		{"spm unknown", spm, 0, ""},
+		{"spm out of range", spm, 100000, ""},
+		{"bpe word", gpt2, gpt2.tokenID["Ġthe"], " the"},
+		{"bpe newline", gpt2, gpt2.tokenID["Ċ"], "\n"},
+		{"bpe control", gpt2, gpt2.tokenID["<|endoftext|>"], ""},
+		{"bpe negative", gpt2, -1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(tt.tok.TokenBytes(tt.id)); got != tt.want {
+				t.Errorf("TokenBytes(%d) = %q, want %q", tt.id, got, tt.want)
+			}
+		})
+	}
+	if spm.Piece(nl) != "<0x0A>" {
+		t.Errorf("newline piece %q", spm.Piece(nl))
+	}
+}
+
+// TestRoundTrip: Decode(Encode(x)) == x for any text the vocabulary can
+// represent. Vocabularies with byte fallback (SPM) or all 256 byte symbols
+// (byte-level BPE) represent every string; the others are given text drawn
+// from characters that are tokens on their own.
+func TestRoundTrip(t *testing.T) {
+	for _, name := range append([]string{"stories260K"}, vocabNames...) {
+		t.Run(name, func(t *testing.T) {
+			var tok *Tokenizer
+			if name == "stories260K" {
+				tok = openStories(t)
+			} else {
+				tok = loadVocabFile(t, name)
+			}
+			gen := rapid.String()
+			if !tok.representsAllBytes() {
+				gen = rapid.StringOf(rapid.SampledFrom(tok.singleCharTokens()))
+			}
+			rapid.Check(t, func(rt *rapid.T) {
+				s := gen.Draw(rt, "text")
+				ids, err := tok.Encode(s, EncodeOptions{})
+				if err != nil {
+					rt.Fatal(err)
+				}
+				if got := tok.Decode(ids); got != s {
+					rt.Fatalf("Decode(Encode(%q)) = %q (ids %v)", s, got, ids)
+				}
+			})
+		})
+	}
+}
+
+// representsAllBytes reports whether every byte has a token.
+func (t *Tokenizer) representsAllBytes() bool {
+	for b := 0; b < 256; b++ {
+		if t.byteLevel {
+			if _, ok := t.tokenID[byteEncode(string([]byte{byte(b)}))]; !ok {
+				return false
+			}
+		} else if t.byteTokens[b] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// singleCharTokens lists the characters that are normal tokens by
+// themselves, plus the space.
+func (t *Tokenizer) singleCharTokens() []rune {
+	rs := []rune{' '}
+	for b := 0; b < 256; b++ {
+		if !t.byteLevel {
+			break
+		}
+		if _, ok := t.tokenID[byteEncode(string([]byte{byte(b)}))]; ok && b < 0x80 && b != ' ' {
+			rs = append(rs, rune(b))
+		}
+	}
+	return rs
+}
+
+func TestStreamDecoder(t *testing.T) {
+	spm := openStories(t)
+	gpt2 := loadVocabFile(t, "gpt-2")
+	for _, tc := range []struct {
+		name string
+		tok  *Tokenizer
+		text string
+	}{
+		{"spm emoji over byte tokens", spm, "Once 🦙 upon a ☕ time, 日本"},
+		{"bpe emoji over byte tokens", gpt2, "Hello 🦙🦙 wörld 日本語"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ids, err := tc.tok.Encode(tc.text, EncodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := tc.tok.NewStreamDecoder()
+			var all strings.Builder
+			held := false
+			for _, id := range ids {
+				piece := d.Add(id)
+				if !utf8.ValidString(piece) {
+					t.Fatalf("Add(%d) = %q is not valid UTF-8", id, piece)
+				}
+				if piece == "" && len(tc.tok.TokenBytes(id)) > 0 {
+					held = true
+				}
+				all.WriteString(piece)
+			}
+			all.WriteString(d.Flush())
+			if !held {
+				t.Errorf("no token was held back: the text never splits a character (ids %v)", ids)
+			}
+			want := tc.text
+			if tc.tok.addSpacePrefix {
+				want = " " + want
+			}
+			if all.String() != want {
+				t.Errorf("stream = %q, want %q", all.String(), want)
+			}
+		})
+	}
+	t.Run("flush incomplete", func(t *testing.T) {
+		d := spm.NewStreamDecoder()
+		// the first two bytes of 🦙 (F0 9F A6 99)
+		if got := d.Add(spm.byteTokens[0xF0]) + d.Add(spm.byteTokens[0x9F]); got != "" {
+			t.Fatalf("incomplete character emitted %q", got)
+		}
+		if got := d.Flush(); got != "\uFFFD\uFFFD" {
+			t.Errorf("Flush = %q, want two U+FFFD", got)
+		}
+		if got := d.Add(spm.byteTokens[0x80]); got != "\uFFFD" {
+			t.Errorf("stray continuation byte = %q, want U+FFFD", got)
+		}
+	})
+}
+
+func TestUnknownPreType(t *testing.T) {
+	_, err := New(Vocab{Model: "gpt2", Pre: "nope", Tokens: []string{"a"}, BOS: -1, EOS: -1, UNK: -1, PAD: -1})
+	if err == nil || !strings.Contains(err.Error(), `"nope"`) || !strings.Contains(err.Error(), "qwen2") {
+		t.Fatalf("err = %v, want one naming the type and listing the known ones", err)
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    Vocab
+	}{
+		{"empty", Vocab{Model: "llama", BOS: -1, EOS: -1, UNK: -1, PAD: -1}},
+		{"model", Vocab{Model: "bert", Tokens: []string{"a"}, BOS: -1, EOS: -1, UNK: -1, PAD: -1}},
+		{"scores", Vocab{Model: "llama", Tokens: []string{"a"}, Scores: []float32{1, 2}, BOS: -1, EOS: -1, UNK: -1, PAD: -1}},
+		{"bos range", Vocab{Model: "llama", Tokens: []string{"a"}, BOS: 5, EOS: -1, UNK: -1, PAD: -1}},
+		{"add bos without bos", Vocab{Model: "llama", Tokens: []string{"a"}, AddBOS: true, BOS: -1, EOS: -1, UNK: -1, PAD: -1}},
+		{"merge", Vocab{Model: "gpt2", Tokens: []string{"a"}, Merges: []string{"ab"}, BOS: -1, EOS: -1, UNK: -1, PAD: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(tc.v); err == nil {
+				t.Fatal("New succeeded")
+			}
+		})
+	}
+}
+
+// writeHFTokenizer writes tokenizer.json for a byte-level BPE built from
+// the vocabulary and merges of a GGUF file, with the given pre-tokenizer.
+func writeHFTokenizer(t *testing.T, name string, preTokenizer any) string {
+	t.Helper()
+	path := refdata.Path(t, "vocab", "ggml-vocab-"+name+".gguf")
+	f, err := loader.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	v, err := VocabFromMetadata(f.Meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab := map[string]int{}
+	var added []map[string]any
+	for i, s := range v.Tokens {
+		if v.Types[i] == TypeControl || v.Types[i] == TypeUserDefined {
+			added = append(added, map[string]any{"id": i, "content": s, "special": v.Types[i] == TypeControl})
+			continue
+		}
+		vocab[s] = i
+	}
+	merges := make([][]string, len(v.Merges))
+	for i, m := range v.Merges {
+		l, r, _ := strings.Cut(m, " ")
+		merges[i] = []string{l, r}
+	}
+	doc := map[string]any{
+		"version":        "1.0",
+		"added_tokens":   added,
+		"normalizer":     nil,
+		"pre_tokenizer":  preTokenizer,
+		"post_processor": map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true},
+		"decoder":        map[string]any{"type": "ByteLevel"},
+		"model": map[string]any{"type": "BPE", "vocab": vocab, "merges": merges, "unk_token": nil,
+			"byte_fallback": false, "ignore_merges": false},
+	}
+	dir := t.TempDir()
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"add_bos_token": false, "bos_token": "<|endoftext|>", "eos_token": {"content": "<|endoftext|>"}}`
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestFromHFDirByteLevel rebuilds GPT-2 as a tokenizer.json three ways and
+// holds each to llama.cpp's GPT-2 vectors: the ByteLevel pre-tokenizer's
+// own regex, the same regex as a Split (exact llama.cpp path), and a
+// rewritten but equivalent regex (the generic regexp2 path).
+func TestFromHFDirByteLevel(t *testing.T) {
+	byteLevel := func(useRegex bool) map[string]any {
+		return map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": useRegex}
+	}
+	split := func(re string) map[string]any {
+		return map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": re}, "behavior": "Isolated", "invert": false},
+			byteLevel(false),
+		}}
+	}
+	cases := readVocabCases(t, "gpt-2")
+	for _, tc := range []struct {
+		name string
+		pre  any
+	}{
+		{"ByteLevel", byteLevel(true)},
+		{"Split gpt2", split(gpt2RegexHF)},
+		{"Split generic", split(`(?:'s|'t|'re|'ve|'m|'ll|'d)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := FromHFDir(writeHFTokenizer(t, "gpt-2", tc.pre))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.Model() != "gpt2" || tok.AddBOS() || tok.BOS() != 50256 || tok.EOS() != 50256 {
+				t.Errorf("model %q addBOS %v BOS %d EOS %d", tok.Model(), tok.AddBOS(), tok.BOS(), tok.EOS())
+			}
+			for i, c := range cases {
+				got, err := tok.Encode(c.text, EncodeOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !equalIDs(got, c.ids) {
+					t.Errorf("case %d %q:\n got %v\nwant %v", i, c.text, got, c.ids)
+				}
+				if dec := tok.Decode(got); dec != c.text {
+					t.Errorf("case %d: Decode = %q", i, dec)
+				}
+			}
+		})
+	}
+}
+
+func TestFromHFDirErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, json, want string
+	}{
+		{"not json", `{`, "tokenizer.json"},
+		{"unigram", `{"model": {"type": "Unigram"}}`, "Unigram"},
+		{"empty", `{"model": {"type": "BPE", "vocab": {}, "merges": []}}`, "empty vocabulary"},
+		{"no pre", `{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}`, "neither byte-level"},
+		{"bad merge", `{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": [3]}}`, "merge 0"},
+		{"bad split", `{"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "("}, "behavior": "Isolated"}, {"type": "ByteLevel", "use_regex": false}]}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}`, "regex"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(tc.json), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := FromHFDir(dir)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("err = %v, want one naming %s and %q", err, dir, tc.want)
+			}
+		})
+	}
+	if _, err := FromHFDir(t.TempDir()); err == nil {
+		t.Error("FromHFDir on a directory without tokenizer.json succeeded")
+	}
+}
