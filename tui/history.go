@@ -1,0 +1,228 @@
+package tui
+
+import (
+	"container/list"
+	"fmt"
+	"math"
+
+	"github.com/infertrace/infertrace/stats"
+	"github.com/infertrace/infertrace/trace"
+)
+
+// node is the compact summary of one recorded event: everything stepping,
+// breakpoints, the timeline and the status bar need, so that a replay can
+// keep the full events on disk and re-read only the ones on screen.
+type node struct {
+	id     int64
+	typ    trace.EventType
+	state  trace.State
+	iter   int32
+	layer  int16
+	flags  uint8
+	maxStd float32 // largest std over the event's tensors
+	maxAbs float32 // largest absmax over the event's tensors
+	prob   float32 // SAMPLE: sampled token probability
+	row    int32   // timeline row of the transition
+}
+
+const (
+	flagNaN     = 1 << iota // a tensor held a NaN
+	flagInf                 // a tensor held an Inf
+	flagIssue               // an error-severity Jidoka issue
+	flagFailed              // ExecutionFailed
+	flagStats               // maxStd/maxAbs are meaningful
+	flagSampled             // prob is meaningful
+)
+
+// isError reports whether the event is an error that stops a run by default.
+func (n *node) isError() bool { return n.flags&(flagNaN|flagInf|flagIssue|flagFailed) != 0 }
+
+func summarize(ev *trace.Event) node {
+	n := node{id: ev.ID, typ: ev.Type, state: ev.State, layer: trace.NoLayer}
+	if ev.Type == trace.ExecutionFailed {
+		n.flags |= flagFailed
+	}
+	p := ev.Payload
+	if p == nil {
+		return n
+	}
+	n.iter, n.layer = int32(p.Iteration), int16(p.Layer)
+	var maxStd, maxAbs float64
+	look := func(s stats.Summary) {
+		if s.NaN > 0 {
+			n.flags |= flagNaN
+		}
+		if s.Inf > 0 {
+			n.flags |= flagInf
+		}
+		if !math.IsNaN(s.Std) {
+			n.flags |= flagStats
+			maxStd = math.Max(maxStd, s.Std)
+		}
+		if !math.IsNaN(s.AbsMax) {
+			n.flags |= flagStats
+			maxAbs = math.Max(maxAbs, s.AbsMax)
+		}
+	}
+	if p.Stats != nil {
+		look(*p.Stats)
+	}
+	for _, s := range p.Tensors {
+		look(s)
+	}
+	n.maxStd, n.maxAbs = float32(maxStd), float32(maxAbs)
+	for _, is := range p.Issues {
+		if is.Severity == trace.SevError {
+			n.flags |= flagIssue
+		}
+	}
+	if p.SampledID != nil && ev.State == trace.Sample {
+		n.flags |= flagSampled
+		n.prob = float32(p.SampledProb)
+	}
+	return n
+}
+
+// history is the recorded part of a run: a compact node per event, and the
+// full events either in memory (live) or re-read through the source's
+// index with a small cache (replay).
+type history struct {
+	nodes  []node
+	events []trace.Event // live only
+	ra     RandomAccess  // replay only
+	cache  *lru
+	tl     timeline
+	text   textLog
+	// Anchors: positions of events the side panes look back for.
+	heads    []int // LM_HEAD exits
+	samples  []int // SAMPLE exits
+	profiles []int // BRICK_PROFILE events with a profile
+	tokenize int   // TOKENIZE exit, -1 if none yet
+	started  int   // ExecutionStarted, -1 if none
+	firstErr int   // first error event, -1 if none
+}
+
+func newHistory(ra RandomAccess) *history {
+	h := &history{ra: ra, tokenize: -1, started: -1, firstErr: -1}
+	if ra != nil {
+		h.cache = newLRU(256)
+	}
+	return h
+}
+
+// Len is the number of recorded events.
+func (h *history) Len() int { return len(h.nodes) }
+
+// append records ev, the next event of the run.
+func (h *history) append(ev trace.Event) {
+	i := len(h.nodes)
+	n := summarize(&ev)
+	if ev.Payload == nil && i > 0 {
+		// Execution events carry no payload: they happen where the run was.
+		n.iter, n.layer = h.nodes[i-1].iter, h.nodes[i-1].layer
+	}
+	n.row = int32(h.tl.add(i, &n))
+	h.nodes = append(h.nodes, n)
+	if h.ra == nil {
+		h.events = append(h.events, ev)
+	} else {
+		h.cache.put(i, ev)
+	}
+	if n.isError() && h.firstErr < 0 {
+		h.firstErr = i
+	}
+	if ev.Type == trace.ExecutionStarted && h.started < 0 {
+		h.started = i
+	}
+	if ev.Payload == nil {
+		return
+	}
+	p := ev.Payload
+	switch {
+	case ev.State == trace.BrickProfile && p.Profile != nil:
+		h.profiles = append(h.profiles, i)
+	case ev.Type != trace.TaskStateExited:
+	case ev.State == trace.Tokenize:
+		h.tokenize = i
+		h.text.prompt(p)
+	case ev.State == trace.LMHead:
+		h.heads = append(h.heads, i)
+	case ev.State == trace.Sample:
+		h.samples = append(h.samples, i)
+	case ev.State == trace.Decode:
+		h.text.decode(i, p)
+	}
+}
+
+// At returns the full event at position i.
+func (h *history) At(i int) (trace.Event, error) {
+	if i < 0 || i >= len(h.nodes) {
+		return trace.Event{}, fmt.Errorf("event %d out of range [0,%d)", i, len(h.nodes))
+	}
+	if h.ra == nil {
+		return h.events[i], nil
+	}
+	if ev, ok := h.cache.get(i); ok {
+		return ev, nil
+	}
+	ev, err := h.ra.EventAt(i)
+	if err != nil {
+		return trace.Event{}, fmt.Errorf("read event %d: %w", i+1, err)
+	}
+	h.cache.put(i, ev)
+	return ev, nil
+}
+
+// lastBefore returns the largest element of xs that is <= i, or -1.
+func lastBefore(xs []int, i int) int {
+	lo, hi := 0, len(xs)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if xs[m] <= i {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == 0 {
+		return -1
+	}
+	return xs[lo-1]
+}
+
+// lru is a tiny least-recently-used cache of events by position.
+type lru struct {
+	max int
+	ll  *list.List
+	m   map[int]*list.Element
+}
+
+type lruEntry struct {
+	k  int
+	ev trace.Event
+}
+
+func newLRU(max int) *lru { return &lru{max: max, ll: list.New(), m: map[int]*list.Element{}} }
+
+func (c *lru) get(k int) (trace.Event, bool) {
+	e, ok := c.m[k]
+	if !ok {
+		return trace.Event{}, false
+	}
+	c.ll.MoveToFront(e)
+	return e.Value.(*lruEntry).ev, true
+}
+
+func (c *lru) put(k int, ev trace.Event) {
+	if e, ok := c.m[k]; ok {
+		e.Value.(*lruEntry).ev = ev
+		c.ll.MoveToFront(e)
+		return
+	}
+	c.m[k] = c.ll.PushFront(&lruEntry{k, ev})
+	for c.ll.Len() > c.max {
+		e := c.ll.Back()
+		c.ll.Remove(e)
+		delete(c.m, e.Value.(*lruEntry).k)
+	}
+}

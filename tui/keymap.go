@@ -1,0 +1,71 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap holds the debugger's global key bindings (delve/gdb habits). Each
+// pane adds its own bindings (see the pane files); help shows both.
+type KeyMap struct {
+	Step, NextLayer, NextToken, Continue, ToError key.Binding
+	Break, Breakpoints                            key.Binding
+	Back, Forward, First, Last                    key.Binding
+	Search, Command                               key.Binding
+	FocusNext, Focus                              key.Binding
+	Restart, Interrupt, Help, Quit                key.Binding
+}
+
+// DefaultKeyMap returns the standard bindings.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Step:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "step")),
+		NextLayer:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next layer")),
+		NextToken:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "next token")),
+		Continue:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
+		ToError:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "to error")),
+		Break:       key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "toggle break")),
+		Breakpoints: key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "breakpoints")),
+		Back:        key.NewBinding(key.WithKeys("left", "["), key.WithHelp("←/[", "back")),
+		Forward:     key.NewBinding(key.WithKeys("right", "]"), key.WithHelp("→/]", "forward")),
+		First:       key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "first")),
+		Last:        key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "last")),
+		Search:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
+		Command:     key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
+		FocusNext:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		Focus:       key.NewBinding(key.WithKeys("1", "2", "3", "4", "5"), key.WithHelp("1-5", "focus pane")),
+		Restart:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restart")),
+		Interrupt:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "interrupt")),
+		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+	}
+}
+
+// ShortHelp is the always-visible help line.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Step, k.NextLayer, k.NextToken, k.Continue, k.Break, k.Back, k.Forward, k.Command, k.Help, k.Quit}
+}
+
+// FullHelp groups every global binding in columns.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Step, k.NextLayer, k.NextToken, k.Continue, k.ToError},
+		{k.Break, k.Breakpoints, k.Search, k.Command},
+		{k.Back, k.Forward, k.First, k.Last},
+		{k.FocusNext, k.Focus, k.Restart, k.Interrupt, k.Help, k.Quit},
+	}
+}
+
+// helpKeys merges the global map with the focused pane's bindings for the
+// bubbles help component.
+type helpKeys struct {
+	global KeyMap
+	pane   []key.Binding
+}
+
+func (h helpKeys) ShortHelp() []key.Binding { return h.global.ShortHelp() }
+
+func (h helpKeys) FullHelp() [][]key.Binding {
+	g := h.global.FullHelp()
+	if len(h.pane) > 0 {
+		g = append(g, h.pane)
+	}
+	return g
+}

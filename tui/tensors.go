@@ -1,0 +1,278 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/infertrace/infertrace/stats"
+	"github.com/infertrace/infertrace/trace"
+)
+
+// namedSummary is one tensor of an event, with its display name.
+type namedSummary struct {
+	name   string
+	stage  string
+	s      stats.Summary
+	values []float32
+}
+
+// stageOrder returns a stage's position in trace.StageNames (unknown
+// stages sort last).
+func stageOrder(stage string) int {
+	for i, s := range trace.StageNames {
+		if s == stage {
+			return i
+		}
+	}
+	return len(trace.StageNames)
+}
+
+// orderedTensors lists an event's tensors in pipeline order, named as the
+// engine names block outputs ("blk.3.ffn_out").
+func orderedTensors(p *trace.Payload) []namedSummary {
+	var out []namedSummary
+	for k, s := range p.Tensors {
+		name, stage := k, k
+		if i := strings.LastIndexByte(k, '.'); strings.HasPrefix(k, "blk.") && i > 0 {
+			stage = k[i+1:]
+		} else if p.Layer >= 0 && trace.IsBlockStage(k) {
+			name = fmt.Sprintf("blk.%d.%s", p.Layer, k)
+		}
+		ns := namedSummary{name: name, stage: stage, s: s, values: p.Values[k]}
+		out = append(out, ns)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		oi, oj := stageOrder(out[i].stage), stageOrder(out[j].stage)
+		if oi != oj {
+			return oi < oj
+		}
+		return out[i].name < out[j].name
+	})
+	if len(out) == 0 && p.Stats != nil {
+		out = append(out, namedSummary{name: "output", stage: "output", s: *p.Stats})
+	}
+	return out
+}
+
+// tensorKeys are the tensor pane's own bindings.
+type tensorKeys struct {
+	Up, Down, Values key.Binding
+}
+
+// tensorPane shows the current event's tensor summaries.
+type tensorPane struct {
+	c       *common
+	w, h    int
+	keys    tensorKeys
+	off     int
+	verbose bool
+}
+
+func newTensorPane(c *common) *tensorPane {
+	return &tensorPane{c: c, keys: tensorKeys{
+		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
+		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
+		Values: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "values")),
+	}}
+}
+
+func (p *tensorPane) Init() tea.Cmd    { return nil }
+func (p *tensorPane) SetSize(w, h int) { p.w, p.h = w, h }
+func (p *tensorPane) Title() string    { return "Tensors" }
+func (p *tensorPane) ShortHelp() []key.Binding {
+	return []key.Binding{p.keys.Up, p.keys.Down, p.keys.Values}
+}
+func (p *tensorPane) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
+
+func (p *tensorPane) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if km, ok := msg.(tea.KeyMsg); ok {
+		switch {
+		case key.Matches(km, p.keys.Up):
+			p.off = max(0, p.off-1)
+		case key.Matches(km, p.keys.Down):
+			p.off++
+		case key.Matches(km, p.keys.Values):
+			p.verbose = !p.verbose
+		}
+	}
+	return p, nil
+}
+
+// num formats a statistic in at most 9 columns.
+func num(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "—"
+	case f == 0:
+		return "0"
+	case math.Abs(f) >= 1e4 || math.Abs(f) < 1e-3:
+		return fmt.Sprintf("%.2e", f)
+	}
+	return fmt.Sprintf("%.4g", f)
+}
+
+type tcol struct {
+	head string
+	w    int
+	cell func(t namedSummary) string
+}
+
+func (p *tensorPane) View() string {
+	m := p.c.m
+	st := p.c.styles
+	title := p.Title()
+	lines := []string{}
+	var ts []namedSummary
+	if m.cursor >= 0 {
+		ev, err := m.h.At(m.cursor)
+		switch {
+		case err != nil:
+			lines = append(lines, st.Error.Render(err.Error()))
+		case ev.Type == trace.ExecutionFailed:
+			lines = append(lines, st.Error.Render(ev.Error))
+			lines = append(lines, wrap(ev.Cause, p.w)...)
+			if ev.Hint != "" {
+				lines = append(lines, wrap("hint: "+ev.Hint, p.w)...)
+			}
+		case ev.Payload != nil:
+			ts = orderedTensors(ev.Payload)
+			title += fmt.Sprintf(" · %s", stateLabel(&m.h.nodes[m.cursor]))
+			if ev.Payload.DurationUS > 0 {
+				title += fmt.Sprintf(" · %s", fmtUS(ev.Payload.DurationUS))
+			}
+			if len(ev.Payload.Shape) > 0 {
+				title += fmt.Sprintf(" · %v", ev.Payload.Shape)
+			}
+		}
+	}
+	lines = append([]string{p.c.paneTitle(paneTensors, title, p.w)}, lines...)
+	if len(ts) == 0 {
+		if len(lines) == 1 {
+			lines = append(lines, st.Dim.Render("  no tensors at this event"))
+		}
+		return box(lines, p.w, p.h)
+	}
+	scale := 0.0
+	for _, t := range ts {
+		if !math.IsNaN(t.s.AbsMax) {
+			scale = math.Max(scale, t.s.AbsMax)
+		}
+	}
+	nameW := 6
+	for _, t := range ts {
+		nameW = max(nameW, len(t.name))
+	}
+	nameW = min(nameW+1, 22)
+	all := []tcol{
+		{"mean", 9, func(t namedSummary) string { return num(t.s.Mean) }},
+		{"std", 9, func(t namedSummary) string { return num(t.s.Std) }},
+		{"nan/inf", 8, func(t namedSummary) string { return fmt.Sprintf("%d/%d", t.s.NaN, t.s.Inf) }},
+		{"min", 9, func(t namedSummary) string { return num(t.s.Min) }},
+		{"max", 9, func(t namedSummary) string { return num(t.s.Max) }},
+		{"l2", 9, func(t namedSummary) string { return num(t.s.L2) }},
+		{"zero", 6, func(t namedSummary) string { return fmt.Sprint(t.s.Zero) }},
+		{"range", 14, func(t namedSummary) string { return rangeBar(t.s, scale, 13) }},
+	}
+	var cols []tcol
+	used := nameW
+	for _, c := range all {
+		if used+c.w <= p.w {
+			cols = append(cols, c)
+			used += c.w
+		}
+	}
+	head := fmt.Sprintf("%-*s", nameW, "tensor")
+	for _, c := range cols {
+		head += fmt.Sprintf("%*s", c.w, c.head)
+	}
+	lines = append(lines, st.Dim.Render(head))
+	var body []string
+	for _, t := range ts {
+		row := fmt.Sprintf("%-*s", nameW, t.name)
+		for _, c := range cols {
+			row += fmt.Sprintf("%*s", c.w, c.cell(t))
+		}
+		if !t.s.Finite() {
+			row = st.Error.Render(fit(row, p.w))
+		}
+		body = append(body, row)
+		if p.verbose && len(t.values) > 0 {
+			_, counts := stats.Histogram(t.values, min(32, max(8, p.w-nameW-12)))
+			body = append(body, st.Bar.Render(fmt.Sprintf("%-*s%s", nameW, "  hist", stats.Sparkline(counts))))
+		}
+	}
+	if !p.verbose {
+		hasValues := false
+		for _, t := range ts {
+			hasValues = hasValues || len(t.values) > 0
+		}
+		if hasValues {
+			body = append(body, st.Dim.Render("  v: histograms of the recorded values"))
+		}
+	}
+	room := p.h - len(lines)
+	p.off = max(0, min(p.off, len(body)-room))
+	lines = append(lines, body[p.off:]...)
+	return box(lines, p.w, p.h)
+}
+
+// rangeBar draws min..max as ─ and mean±std as █ on a shared axis
+// [-scale, scale], with ┊ at zero, so tensors of one event compare at a
+// glance.
+func rangeBar(s stats.Summary, scale float64, w int) string {
+	if !s.Finite() && math.IsNaN(s.Min) {
+		return "non-finite"
+	}
+	if scale <= 0 || math.IsNaN(s.Min) {
+		return strings.Repeat(" ", w)
+	}
+	pos := func(x float64) int {
+		i := int(math.Round((x/scale + 1) / 2 * float64(w-1)))
+		return max(0, min(w-1, i))
+	}
+	b := []rune(strings.Repeat(" ", w))
+	b[pos(0)] = '┊'
+	for i := pos(s.Min); i <= pos(s.Max); i++ {
+		b[i] = '─'
+	}
+	for i := pos(s.Mean - s.Std); i <= pos(s.Mean+s.Std); i++ {
+		b[i] = '█'
+	}
+	return " " + string(b[:w-1])
+}
+
+// fmtUS formats a duration recorded in the event (microseconds).
+func fmtUS(us float64) string {
+	switch {
+	case us >= 1e6:
+		return fmt.Sprintf("%.2f s", us/1e6)
+	case us >= 1e3:
+		return fmt.Sprintf("%.2f ms", us/1e3)
+	}
+	return fmt.Sprintf("%.0f µs", us)
+}
+
+// wrap breaks s into lines of at most w columns at spaces.
+func wrap(s string, w int) []string {
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		if line != "" && len([]rune(line))+1+len([]rune(word)) > w {
+			out = append(out, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
+}

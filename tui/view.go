@@ -1,0 +1,317 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/infertrace/infertrace/trace"
+)
+
+// fit truncates or pads s (one line, may hold ANSI styling) to exactly w
+// columns.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) > w {
+		s = ansi.Truncate(s, w, "…")
+	}
+	if pad := w - lipgloss.Width(s); pad > 0 {
+		s += strings.Repeat(" ", pad)
+	}
+	return s
+}
+
+// box makes lines exactly w wide and h tall.
+func box(lines []string, w, h int) string {
+	out := make([]string, h)
+	for i := range out {
+		if i < len(lines) {
+			out[i] = fit(lines[i], w)
+		} else {
+			out[i] = strings.Repeat(" ", max(w, 0))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// columns joins equally tall blocks side by side with a separator.
+func (m *Model) columns(blocks ...string) string {
+	sep := m.c.styles.Separator.Render("│")
+	parts := make([][]string, len(blocks))
+	h := 0
+	for i, b := range blocks {
+		parts[i] = strings.Split(b, "\n")
+		h = max(h, len(parts[i]))
+	}
+	var sb strings.Builder
+	for y := range h {
+		for i, p := range parts {
+			if i > 0 {
+				sb.WriteString(sep)
+			}
+			if y < len(p) {
+				sb.WriteString(p[y])
+			}
+		}
+		if y < h-1 {
+			sb.WriteByte('\n')
+		}
+	}
+	return sb.String()
+}
+
+// paneTitle renders a pane's title line, highlighted when focused.
+func (c *common) paneTitle(idx int, title string, w int) string {
+	st := c.styles.PaneTitle
+	if c.m.focus == idx {
+		st = c.styles.PaneTitleFocused
+	}
+	head := fmt.Sprintf("%d %s ", idx+1, title)
+	fill := max(0, w-lipgloss.Width(head))
+	return st.Render(fit(head+strings.Repeat("─", fill), w))
+}
+
+// View renders the whole screen.
+func (m *Model) View() string {
+	w, h := m.c.width, m.c.height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	if m.preparing {
+		return m.prepareView()
+	}
+	top := []string{m.statusView()}
+	top = append(top, m.alertView()...)
+	foot := m.footerView()
+	bodyH := h - len(top) - len(foot)
+	if bodyH < 3 {
+		return box(append(top, foot...), w, h)
+	}
+	body := m.bodyView(w, bodyH)
+	return strings.Join(top, "\n") + "\n" + body + "\n" + strings.Join(foot, "\n")
+}
+
+func (m *Model) prepareView() string {
+	w, h := m.c.width, m.c.height
+	pct := 0.0
+	if m.prepTotal > 0 {
+		pct = float64(m.prepDone) / float64(m.prepTotal)
+	}
+	lines := make([]string, h/2-1)
+	lines = append(lines,
+		fit(fmt.Sprintf("  indexing %s", m.info.Path), w),
+		fit("  "+m.c.styles.Bar.Render(fit(bar(pct, w-12), w-12))+fmt.Sprintf(" %3.0f%%", pct*100), w))
+	return box(lines, w, h)
+}
+
+func (m *Model) bodyView(w, h int) string {
+	textH := 3
+	if h >= 30 {
+		textH = 6
+	}
+	midH := h - textH
+	p := m.panes
+	if w >= 140 {
+		tlW := 38
+		rest := w - tlW - 2
+		tW := rest * 52 / 100
+		rW := rest - tW
+		logH := midH / 2
+		p[paneTimeline].SetSize(tlW, midH)
+		p[paneTensors].SetSize(tW, midH)
+		p[paneLogits].SetSize(rW, logH)
+		p[paneProfile].SetSize(rW, midH-logH)
+		right := p[paneLogits].View() + "\n" + p[paneProfile].View()
+		if m.bpList {
+			right = m.breakListView(rW, midH)
+		}
+		mid := m.columns(p[paneTimeline].View(), p[paneTensors].View(), right)
+		p[paneText].SetSize(w, textH)
+		return mid + "\n" + p[paneText].View()
+	}
+	tlW := max(22, w*34/100)
+	rW := w - tlW - 1
+	tensH := midH * 55 / 100
+	p[paneTimeline].SetSize(tlW, midH)
+	p[paneTensors].SetSize(rW, tensH)
+	p[m.lower].SetSize(rW, midH-tensH)
+	right := p[paneTensors].View() + "\n" + p[m.lower].View()
+	if m.bpList {
+		right = m.breakListView(rW, midH)
+	}
+	mid := m.columns(p[paneTimeline].View(), right)
+	p[paneText].SetSize(w, textH)
+	return mid + "\n" + p[paneText].View()
+}
+
+func (m *Model) breakListView(w, h int) string {
+	st := m.c.styles
+	lines := []string{st.PaneTitleFocused.Render(fit("Breakpoints (j/k move · d delete · esc close) ", w))}
+	if len(m.bps) == 0 {
+		lines = append(lines, st.Dim.Render("  none — b sets one on the current state, :break adds one"))
+	}
+	for i, b := range m.bps {
+		line := fmt.Sprintf(" ● %d  %s", i+1, b)
+		if i == m.bpSel {
+			line = st.Current.Render(fit(line, w))
+		}
+		lines = append(lines, line)
+	}
+	return box(lines, w, h)
+}
+
+// statusView renders the one-line status bar; segments are dropped from
+// the least important end when the terminal is narrow.
+func (m *Model) statusView() string {
+	st := m.c.styles
+	w := m.c.width
+	var node *node
+	if m.cursor >= 0 {
+		node = &m.h.nodes[m.cursor]
+	}
+	mode := st.StatusMode.Render(" " + m.info.Mode + " ")
+	model := m.info.Model
+	if m.info.Type != "" {
+		model += " " + m.info.Type
+	}
+	segs := []string{model}
+	iter, layer, state, id := "-", "-", "-", "-"
+	if node != nil {
+		iter = fmt.Sprintf("%d", node.iter)
+		if m.info.NPredict > 0 {
+			iter += fmt.Sprintf("/%d", m.info.NPredict)
+		}
+		if node.layer >= 0 {
+			layer = fmt.Sprintf("%d", node.layer)
+		}
+		state = stateLabel(node)
+		id = fmt.Sprintf("#%d", node.id)
+	}
+	if m.info.NLayer > 0 {
+		layer += fmt.Sprintf("/%d", m.info.NLayer)
+	}
+	segs = append(segs, "iter "+iter, "layer "+layer, state, id)
+	if tps := m.tokensPerSecond(); tps > 0 {
+		segs = append(segs, fmt.Sprintf("%.1f tok/s", tps))
+	}
+	segs = append(segs, fmt.Sprintf("● %d", len(m.bps)))
+	if m.running {
+		segs = append(segs, "running")
+	}
+	flag := ""
+	if m.errorSeen() {
+		flag = st.StatusError.Render(" ERROR ")
+	}
+	avail := w - lipgloss.Width(mode) - lipgloss.Width(flag)
+	// Drop from the middle-right (tok/s, breakpoints, model) until it fits.
+	for len(segs) > 1 && lipgloss.Width(" "+strings.Join(segs, " │ ")+" ") > avail {
+		drop := len(segs) - 1
+		if drop > 5 {
+			drop = 5
+		}
+		segs = append(segs[:drop], segs[drop+1:]...)
+	}
+	mid := st.StatusBar.Render(fit(" "+strings.Join(segs, " │ ")+" ", max(0, avail)))
+	return mode + mid + flag
+}
+
+func stateLabel(n *node) string {
+	switch n.typ {
+	case trace.TaskStateEntered:
+		return string(n.state) + " ▸in"
+	case trace.TaskStateExited:
+		return string(n.state) + " ◂out"
+	}
+	return string(n.typ)
+}
+
+// errorSeen reports whether an error event is at or before the furthest
+// position reached.
+func (m *Model) errorSeen() bool { return m.h.firstErr >= 0 && m.h.firstErr <= m.seen }
+
+// tokensPerSecond is generated tokens over event time, up to the cursor, so
+// it is reproducible in a replay.
+func (m *Model) tokensPerSecond() float64 {
+	toks := m.h.text.tokens
+	k := 0
+	for k < len(toks) && toks[k].pos <= m.cursor {
+		k++
+	}
+	if k == 0 || m.h.started < 0 {
+		return 0
+	}
+	a, err1 := m.h.At(m.h.started)
+	b, err2 := m.h.At(toks[k-1].pos)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	d := b.Time.Sub(a.Time).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(k) / d
+}
+
+// alertView shows the first error: its producer, cause and hint.
+func (m *Model) alertView() []string {
+	if !m.errorSeen() {
+		return nil
+	}
+	st := m.c.styles
+	w := m.c.width
+	ev, err := m.h.At(m.h.firstErr)
+	if err != nil {
+		return []string{st.Alert.Render(fit("✗ "+err.Error(), w))}
+	}
+	head, hint := "", ""
+	if ev.Type == trace.ExecutionFailed {
+		head = fmt.Sprintf("✗ %s: %s", ev.Error, ev.Cause)
+		hint = ev.Hint
+	} else if p := ev.Payload; p != nil {
+		for _, is := range p.Issues {
+			if is.Severity == trace.SevError {
+				head = fmt.Sprintf("✗ %s: %s", is.Code, is.Message)
+				hint = is.Hint
+				break
+			}
+		}
+		if head == "" {
+			head = fmt.Sprintf("✗ %s at %s (layer %d, iteration %d)", m.errorWhat(m.h.firstErr), ev.State, p.Layer, p.Iteration)
+		}
+	}
+	head += fmt.Sprintf(" [event %d]", ev.ID)
+	lines := []string{st.Alert.Render(fit(head, w))}
+	if hint != "" {
+		lines = append(lines, st.AlertHint.Render(fit("  hint: "+hint, w)))
+	}
+	return lines
+}
+
+// footerView is the message or input line and the help.
+func (m *Model) footerView() []string {
+	st := m.c.styles
+	w := m.c.width
+	var line string
+	switch m.input {
+	case inputCommand:
+		line = st.Prompt.Render(":") + m.buf + "█"
+	case inputSearch:
+		line = st.Prompt.Render("/") + m.buf + "█"
+	default:
+		line = st.Message.Render(m.message)
+	}
+	out := []string{fit(line, w)}
+	m.help.ShowAll = m.showHelp
+	hk := helpKeys{global: m.c.keys}
+	if m.showHelp {
+		hk.pane = m.panes[m.focus].ShortHelp()
+	}
+	for _, l := range strings.Split(m.help.View(hk), "\n") {
+		out = append(out, fit(l, w))
+	}
+	return out
+}
