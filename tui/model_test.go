@@ -144,5 +144,4 @@ func where(ev trace.Event) string {
 	return s
 }
 
-
 func ansiWidth(s string) int { return ansi.StringWidth(s) }

@@ -18,10 +18,10 @@ type timelineKeys struct {
 // timelinePane shows the transitions as a collapsible tree (iteration →
 // block → norm/attention/FFN) that follows the cursor.
 type timelinePane struct {
-	c      *common
-	w, h   int
-	keys   timelineKeys
-	fold   map[int32]bool // rows the user folded (false) or unfolded (true)
+	c    *common
+	w, h int
+	keys timelineKeys
+	fold map[int32]bool // rows the user folded (false) or unfolded (true)
 }
 
 func newTimelinePane(c *common) *timelinePane {
