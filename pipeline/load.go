@@ -26,6 +26,7 @@ func FromFile(f *loader.File, v Vocab) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.FileType = c.FileType
 	if c.Name != "" {
 		m.Name = c.Name
 	}

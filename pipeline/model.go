@@ -60,16 +60,19 @@ type Vocab interface {
 // Decoder turns a token stream into text, holding back incomplete UTF-8.
 type Decoder interface {
 	Add(id int) string
+	// Flush returns what is pending (an incomplete character as U+FFFD).
+	Flush() string
 }
 
 // Model is a loaded model: hyper-parameters, bound weights and tokenizer.
 // It is read-only and may back several sessions.
 type Model struct {
-	Name    string
-	Params  Params
-	W       *Weights
-	Vocab   Vocab // nil when the caller passes token ids itself
-	closeFn func() error
+	Name     string
+	FileType string // dominant tensor type, e.g. "Q8_0" (informational)
+	Params   Params
+	W        *Weights
+	Vocab    Vocab // nil when the caller passes token ids itself
+	closeFn  func() error
 }
 
 // NewModel binds the weights of architecture p.Arch from lookup.

@@ -41,14 +41,15 @@ type Session struct {
 
 	pool *pool
 
-	prompt    []int
-	pieces    []string
-	tokenizeD time.Duration
-	history   []int
-	text      []byte
-	dec       Decoder
-	sampler   *Sampler
-	allLogits bool
+	prompt     []int
+	promptText string
+	pieces     []string
+	tokenizeD  time.Duration
+	history    []int
+	text       []byte
+	dec        Decoder
+	sampler    *Sampler
+	allLogits  bool
 
 	// Forward-pass buffers, sized for the prompt batch.
 	x, xb, q, k, v, att, ao, gate, up []float32
@@ -95,7 +96,7 @@ func (m *Model) NewSession(prompt string, opts Options) (*Session, error) {
 	if opts.MaxTokens < 1 {
 		opts.MaxTokens = 1
 	}
-	s := &Session{m: m, opts: opts}
+	s := &Session{m: m, opts: opts, promptText: prompt}
 	if opts.Trace != nil {
 		s.cfg = *opts.Trace
 		if s.cfg.TopK <= 0 {
@@ -310,7 +311,7 @@ func (s *Session) run() {
 }
 
 func (s *Session) runInfo() *trace.RunInfo {
-	ri := &trace.RunInfo{NPredict: s.opts.MaxTokens, Sampler: s.opts.Sampler, Threads: s.pool.threads,
+	ri := &trace.RunInfo{Prompt: s.promptText, NPredict: s.opts.MaxTokens, Sampler: s.opts.Sampler, Threads: s.pool.threads,
 		Steps: s.cfg.Steps.Names()}
 	for _, in := range s.opts.Injections {
 		ri.Injections = append(ri.Injections, in.String())
@@ -479,28 +480,25 @@ func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
 }
 
 // record adds the statistics (and, verbose, the first values) of stage st
-// to every open recorded state.
+// to the innermost open recorded state, so that each intermediate appears
+// once: in ATTENTION when that is traced, else in TRANSFORMER_BLOCK.
 func (s *Session) record(st stage, x []float32) {
-	var sum stats.Summary
-	done := false
-	for i := 0; i < s.depth; i++ {
+	for i := s.depth - 1; i >= 0; i-- {
 		f := &s.frames[i]
 		if !f.rec {
 			continue
 		}
-		if !done {
-			sum, done = stats.Compute(x), true
-		}
 		if f.payload.Tensors == nil {
 			f.payload.Tensors = make(map[string]stats.Summary)
 		}
-		f.payload.Tensors[stageNames[st]] = sum
+		f.payload.Tensors[stageNames[st]] = stats.Compute(x)
 		if s.cfg.Verbose {
 			if f.payload.Values == nil {
 				f.payload.Values = make(map[string][]float32)
 			}
 			f.payload.Values[stageNames[st]] = append([]float32(nil), x[:min(len(x), verboseValues)]...)
 		}
+		return
 	}
 }
 
@@ -554,4 +552,15 @@ func (s *Session) tock(b trace.Brick, t0 int64, flops, bytes int64) {
 		return
 	}
 	s.prof.Add(b, time.Now().UnixNano()-t0, flops, bytes)
+}
+
+// FlushText returns the text the decoder still holds (an incomplete
+// character as U+FFFD) after the run, and appends it to Text.
+func (s *Session) FlushText() string {
+	if s.dec == nil {
+		return ""
+	}
+	t := s.dec.Flush()
+	s.text = append(s.text, t...)
+	return t
 }

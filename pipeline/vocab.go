@@ -40,6 +40,8 @@ func (d tokDecoder) Add(id int) string {
 	return d.d.Add(id)
 }
 
+func (d tokDecoder) Flush() string { return d.d.Flush() }
+
 // vocabOf builds the tokenizer of an opened model file from its metadata.
 func vocabOf(f *loader.File) (Vocab, error) {
 	t, err := tokenizer.FromMetadata(f.Meta)

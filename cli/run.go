@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infertrace/infertrace/trace"
+	"github.com/infertrace/infertrace/tui"
+)
+
+func init() { Root.AddCommand(newRunCmd()) }
+
+// newRunCmd builds `infertrace run`.
+func newRunCmd() *cobra.Command {
+	var (
+		f      RunFlags
+		useTUI bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run [-m MODEL] [-p PROMPT] [flags]",
+		Short: "Generate text, optionally tracing every state of the inference",
+		Long: `run generates text from a prompt and streams it to stdout; prompt and
+generation speed go to stderr. Without -m it runs the built-in demo model.
+
+--trace prints the state machine's events on stderr, --trace-output writes
+them as a JSON execution history (closed as valid JSON ending with
+ExecutionAborted on SIGINT/SIGTERM), --inject writes faults into
+intermediate tensors, --tui steps through the run interactively.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, &f, useTUI) },
+	}
+	AddRunFlags(cmd, &f)
+	cmd.Flags().BoolVar(&useTUI, "tui", false, "step through the run in the terminal UI")
+	return cmd
+}
+
+func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
+	rs, err := f.Setup()
+	if err != nil {
+		return err
+	}
+	defer rs.Model.Close()
+
+	var jw *trace.JSONWriter
+	if f.TraceOutput != "" {
+		if jw, err = trace.CreateJSONFile(f.TraceOutput, rs.Header); err != nil {
+			return BadInput(err)
+		}
+		defer jw.Close(trace.Summary{}) // no-op after the normal close or an abort
+		defer func() {
+			if r := recover(); r != nil {
+				jw.Fail("InternalError", fmt.Sprintf("panic: %v", r), "this is a bug in infertrace; please report it")
+				panic(r)
+			}
+		}()
+	}
+
+	if useTUI {
+		var sink trace.Sink
+		if jw != nil {
+			sink = jw
+		}
+		opts := tui.DefaultOptions()
+		opts.TopK = f.TraceTopK
+		return tui.Run(rs.LiveSource(sink), opts)
+	}
+
+	var sinks []trace.Sink
+	if f.Trace != "" {
+		ts := trace.NewTextSink(cmd.ErrOrStderr(), rs.Trace, rs.piece)
+		ts.SetColor(isTerminal(cmd.ErrOrStderr()))
+		sinks = append(sinks, ts)
+	}
+	if jw != nil {
+		sinks = append(sinks, jw)
+	}
+
+	// On SIGINT/SIGTERM the trace is closed at once as valid JSON ending
+	// with ExecutionAborted; the run stops at its next event.
+	var interrupted atomic.Pointer[os.Signal]
+	if jw != nil {
+		sigc := make(chan os.Signal, 1)
+		done := make(chan struct{})
+		signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+		defer func() { signal.Stop(sigc); close(done) }()
+		go func() {
+			select {
+			case sig := <-sigc:
+				interrupted.Store(&sig)
+				jw.Abort("received " + sig.String())
+			case <-done:
+			}
+		}()
+	}
+
+	out := cmd.OutOrStdout()
+	var tFirst time.Time
+	nGen := 0
+	rs.Options.OnToken = func(_ int, text string) {
+		if nGen == 0 {
+			tFirst = time.Now()
+		}
+		nGen++
+		io.WriteString(out, text)
+	}
+	s, err := rs.NewSession()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	io.WriteString(out, rs.Prompt)
+	t0 := time.Now()
+	var tally trace.Tally
+	for ev := range s.Events() {
+		if interrupted.Load() != nil {
+			break
+		}
+		tally.Add(ev)
+		for _, sk := range sinks {
+			if werr := sk.Write(ev); werr != nil && interrupted.Load() == nil {
+				return fmt.Errorf("trace: %w", werr)
+			}
+		}
+	}
+	if sig := interrupted.Load(); sig != nil {
+		fmt.Fprintln(out)
+		return fmt.Errorf("%w by %s; trace closed as aborted in %s", errInterrupted, *sig, f.TraceOutput)
+	}
+	end := time.Now()
+	if tail := s.FlushText(); tail != "" {
+		io.WriteString(out, tail)
+	}
+	fmt.Fprintln(out)
+
+	sum := tally.Summary(end.Sub(t0))
+	if tally.Status == "" { // recording nothing: no events but the final one
+		sum.Status = trace.StatusSucceeded
+	}
+	sum.PromptTokens, sum.GeneratedTokens = len(s.PromptTokens()), nGen
+	if s.Failure() != nil {
+		sum.Status = trace.StatusFailed
+	}
+	for _, sk := range sinks {
+		if cerr := sk.Close(sum); cerr != nil {
+			return fmt.Errorf("trace: %w", cerr)
+		}
+	}
+
+	stderr := cmd.ErrOrStderr()
+	if !tFirst.IsZero() {
+		prompt := tFirst.Sub(t0).Seconds()
+		fmt.Fprintf(stderr, "prompt: %d tokens in %.3fs (%.1f tok/s)", len(s.PromptTokens()), prompt, float64(len(s.PromptTokens()))/prompt)
+		if nGen > 1 {
+			gen := end.Sub(tFirst).Seconds()
+			fmt.Fprintf(stderr, "; generation: %d tokens in %.3fs (%.1f tok/s)", nGen-1, gen, float64(nGen-1)/gen)
+		}
+		fmt.Fprintln(stderr)
+	}
+	if is := s.Failure(); is != nil {
+		return fmt.Errorf("%s: %s", is.Code, is.Message)
+	}
+	if n := s.Errors(); n > 0 {
+		fmt.Fprintf(stderr, "infertrace: run finished with %d numerical errors (--on-error continue)\n", n)
+	}
+	return nil
+}
+
+// piece names a token id for the text sink.
+func (rs *RunSetup) piece(id int) string {
+	if rs.Model.Vocab == nil {
+		return ""
+	}
+	return rs.Model.Vocab.Piece(id)
+}
+
+// isTerminal reports whether w is a terminal (for colour).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
