@@ -33,6 +33,9 @@ func dotQ8_0Q8_0AVX2(w, y *byte, nb int) float32
 func dotQ4_0Q8_0AVX2(w, y *byte, nb int) float32
 
 //go:noescape
+func dotQ4_KQ8_KAVX2(w, y *byte, nb int) float32
+
+//go:noescape
 func quantizeQ8_0AVX2(x *float32, dst *byte, nb int)
 
 // avx2Kernels is the SIMD set; entries left nil are filled from goKernels by
@@ -48,6 +51,7 @@ var avx2Kernels = kernelSet{
 	dotQ: [BF16 + 1]func(w, xq []byte, nb int) float32{
 		Q4_0: blockDot(dotQ4_0Q8_0AVX2, 18, 34),
 		Q8_0: blockDot(dotQ8_0Q8_0AVX2, 34, 34),
+		Q4_K: blockDot(dotQ4_KQ8_KAVX2, 144, q8KBlockBytes),
 	},
 }
 
