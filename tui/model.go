@@ -152,6 +152,7 @@ type Model struct {
 	bpList   bool
 	bpSel    int
 	message  string
+	note     string // a lasting remark about the source
 	topK     int
 
 	preparing bool
@@ -303,7 +304,10 @@ func (m *Model) onEvents(msg eventsMsg) tea.Cmd {
 	}
 	if msg.err != nil {
 		m.done = true
-		if !errors.Is(msg.err, io.EOF) {
+		if errors.Is(msg.err, trace.ErrTruncated) {
+			// A crashed run's trace: everything before the cut is shown.
+			m.note = "trace truncated: " + msg.err.Error()
+		} else if !errors.Is(msg.err, io.EOF) {
 			m.srcErr = msg.err
 			if _, replay := m.src.(RandomAccess); replay {
 				m.fatal = msg.err
@@ -360,6 +364,8 @@ func (m *Model) advance() tea.Cmd {
 				why = "source error: " + m.srcErr.Error()
 			case m.mo.g == goalSearch:
 				why = fmt.Sprintf("/%s: not found", m.lastFind)
+			case m.note != "":
+				why = "end of run; " + m.note
 			case m.mo.g == goalGoto:
 				why = fmt.Sprintf("goto: the run has %d events", m.h.Len())
 			}

@@ -1,0 +1,184 @@
+package tui
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infertrace/infertrace/trace"
+)
+
+// writeTrace writes the run's events as a JSON trace file with the trace
+// package's writer and returns its path.
+func writeTrace(t *testing.T, r fakeRun) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run.json")
+	h := trace.Header{Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Model: trace.ModelInfo{Name: "stories260K", QuantType: "F32", NumLayers: r.nLayer, Path: "stories260K.gguf"},
+		Run:   trace.RunInfo{Prompt: "Once upon a time", NPredict: len(r.gen)}}
+	jw, err := trace.CreateJSONFile(path, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tally trace.Tally
+	for _, ev := range r.events() {
+		tally.Add(ev)
+		if err := jw.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := jw.Close(tally.Summary(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func newReplayModel(t *testing.T, path string, opts Options) *Model {
+	t.Helper()
+	m, calls := newReplayModelCount(t, path, opts)
+	if calls == 0 && !strings.Contains(path, "cut") {
+		t.Error("progress was never reported")
+	}
+	return m
+}
+
+func newReplayModelCount(t *testing.T, path string, opts Options) (*Model, int) {
+	t.Helper()
+	var calls int
+	src, err := NewReplaySource(path, func(done, total int64) { calls++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	m, err := New(src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drive(t, m, runCmd(m.Init())...)
+	return m, calls
+}
+
+// TestReplayMatchesLive drives a live model and a replay of the same run
+// with the same keys: a replay must show the same events at every stop.
+func TestReplayMatchesLive(t *testing.T) {
+	path := writeTrace(t, nanRun())
+	seqs := [][]string{
+		{"s", "s", "s"},
+		{"t", "n", "n", "s"},
+		{"c"},
+		{"c", "left", "left", "g", "]"},
+		{"e"},
+	}
+	for _, seq := range seqs {
+		live, _ := newModel(t, nanRun(), DefaultOptions())
+		rep := newReplayModel(t, path, DefaultOptions())
+		for _, k := range seq {
+			drive(t, live, keys(k)...)
+			drive(t, rep, keys(k)...)
+			if where(live.cur(t)) != where(rep.cur(t)) || live.cur(t).ID != rep.cur(t).ID {
+				t.Fatalf("%v: after %q live at %d %s, replay at %d %s", seq, k,
+					live.cur(t).ID, where(live.cur(t)), rep.cur(t).ID, where(rep.cur(t)))
+			}
+		}
+	}
+	// G in a replay reads to the last event on disk, without stopping at
+	// the error.
+	rep := newReplayModel(t, path, DefaultOptions())
+	drive(t, rep, keys("G")...)
+	if where(rep.cur(t)) != "ExecutionFailed" || rep.h.Len() != len(nanRun().events()) {
+		t.Errorf("G: at %s with %d events recorded", where(rep.cur(t)), rep.h.Len())
+	}
+	if rep.info.Mode != "REPLAY" || rep.info.NLayer != 5 {
+		t.Errorf("info %+v", rep.info)
+	}
+	// r is refused.
+	drive(t, rep, keys("r")...)
+	if !strings.Contains(rep.message, "cannot restart") {
+		t.Errorf("r on a replay: %q", rep.message)
+	}
+}
+
+// TestReplayBoundedCache checks that a replay keeps events on disk: the
+// history holds no event bodies and the cache stays bounded.
+func TestReplayBoundedCache(t *testing.T) {
+	r := defaultRun()
+	r.gen = append(r.gen, make([]string, 20)...)
+	for i := range r.gen {
+		if r.gen[i] == "" {
+			r.gen[i] = "▁x"
+		}
+	}
+	m := newReplayModel(t, writeTrace(t, r), DefaultOptions())
+	drive(t, m, keys("G")...)
+	if m.h.Len() < 1000 {
+		t.Fatalf("only %d events", m.h.Len())
+	}
+	if len(m.h.events) != 0 || m.h.cache.ll.Len() > 256 {
+		t.Errorf("replay holds %d events and %d cached", len(m.h.events), m.h.cache.ll.Len())
+	}
+	drive(t, m, keys("g")...)
+	if ev := m.cur(t); ev.Type != trace.ExecutionStarted {
+		t.Errorf("g: %s", where(ev))
+	}
+}
+
+func TestReplayBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := writeTrace(t, defaultRun())
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct{ name, body string }{
+		{"empty", ""},
+		{"text", "hello\n"},
+		{"array", "[1,2,3]"},
+		{"other json", `{"a": 1}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := write(tc.name+".json", tc.body)
+			_, err := NewReplaySource(p, nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("multi-line error %q", err)
+			}
+		})
+	}
+	// A truncated trace (a crashed run) replays its readable prefix.
+	cut := write("cut.json", string(data[:len(data)*2/3]))
+	m := newReplayModel(t, cut, DefaultOptions())
+	drive(t, m, keys("c")...)
+	if m.Err() != nil {
+		t.Fatalf("truncated trace is fatal: %v", m.Err())
+	}
+	if !strings.Contains(m.message, "truncated") {
+		t.Errorf("message %q does not say truncated", m.message)
+	}
+	// Damage in the middle of the events is fatal with one line.
+	mid := strings.Replace(string(data), `"TaskStateExited"`, `"TaskStateExited"}}}`, 5)
+	src, err := NewReplaySource(write("broken.json", mid), nil)
+	if err != nil {
+		return // rejected up front: fine too
+	}
+	defer src.Close()
+	bm, _ := New(src, DefaultOptions())
+	quit := drive(t, bm, runCmd(bm.Init())...)
+	if !quit || bm.Err() == nil {
+		t.Fatalf("broken trace: quit %v err %v", quit, bm.Err())
+	}
+	if errors.Is(bm.Err(), trace.ErrTruncated) || strings.Contains(bm.Err().Error(), "\n") {
+		t.Errorf("error %q", bm.Err())
+	}
+}
