@@ -11,8 +11,15 @@ import (
 // every prompt position's logits kept.
 func evalTokens(t testing.TB, m *Model, prompt []int, n, threads int) *Session {
 	t.Helper()
-	s, err := m.NewSession("", Options{Tokens: prompt, MaxTokens: n, AllLogits: true, Threads: threads,
-		Sampler: trace.SamplerConfig{Temperature: 0}})
+	return evalOpts(t, m, prompt, n, Options{Threads: threads})
+}
+
+// evalOpts is evalTokens with more options.
+func evalOpts(t testing.TB, m *Model, prompt []int, n int, o Options) *Session {
+	t.Helper()
+	o.Tokens, o.MaxTokens, o.AllLogits = prompt, n, true
+	o.Sampler = trace.SamplerConfig{Temperature: 0}
+	s, err := m.NewSession("", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +45,30 @@ func TestStories260KGreedy(t *testing.T) {
 				t.Errorf("greedy tokens\n got %v\nwant %v", got, ref.GreedyTokens)
 			}
 			t.Logf("prompt logits max |diff| vs llama.cpp: %.3g", maxAbsDiff(s.PromptLogits(), ref.PromptLogits))
+		})
+	}
+}
+
+// TestThreadsBitIdentical: the logits do not depend on the worker count.
+func TestThreadsBitIdentical(t *testing.T) {
+	for _, tc := range []struct{ dir, file string }{
+		{"stories260K", "stories260K.gguf"},
+		{"tiny", "tiny-llama-q4_k.gguf"},
+		{"tiny", "tiny-llama-q8_0.gguf"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			m := openRef(t, tc.dir, tc.file)
+			prompt := []int{1, 403, 407, 261, 378}
+			for _, float := range []bool{false, true} {
+				a := evalOpts(t, m, prompt, 8, Options{Threads: 1, FloatPath: float})
+				b := evalOpts(t, m, prompt, 8, Options{Threads: 2, FloatPath: float})
+				if !slices.Equal(a.PromptLogits(), b.PromptLogits()) || !slices.Equal(a.lastLogits, b.lastLogits) {
+					t.Errorf("float path %v: -t 1 and -t 2 logits differ", float)
+				}
+				if !slices.Equal(a.Generated(), b.Generated()) {
+					t.Errorf("float path %v: -t 1 generated %v, -t 2 %v", float, a.Generated(), b.Generated())
+				}
+			}
 		})
 	}
 }

@@ -1,56 +1,70 @@
 package pipeline
 
 import (
+	"os"
 	"testing"
 )
 
-// TestPromptLogitsAllFiles holds every shared model file to one reference:
-// the engine multiplies dequantized weights by float32 activations (the
-// float path), which is exactly what *.math.json computes, so every file is
-// held to math.json within 2e-3. The F32 files are also held to
-// llama.cpp's logits.
+// TestPromptLogitsAllFiles evaluates the prompt of every shared model file
+// on both matmul paths and holds each to the reference that computes the
+// same math, within 2e-3 max |diff| at every prompt position:
+//   - float path (dequantized weights × float32 activations) → *.math.json
+//     (only stories260K.gguf has one among the stories files);
+//   - integer path (activations quantized to Q8_0/Q8_1/Q8_K, integer dots,
+//     as llama.cpp) → *.llamacpp.json, except the files in intDiverges,
+//     whose integer path is only logged.
+//
+// So every file is held to at least one reference: stories260K's derived
+// Q8_0/Q4_0 files (no math.json) to llama.cpp, all the others to math.json.
 func TestPromptLogitsAllFiles(t *testing.T) {
+	// tensor.Pool's integer path does not yet reproduce llama.cpp for these
+	// types (F16/BF16: llama.cpp rounds the activations to F16/BF16 first;
+	// Q4_1/Q2_K: measured 0.03), so they are held to math.json only.
+	intDiverges := map[string]bool{"tiny-llama-f16.gguf": true, "tiny-llama-bf16.gguf": true,
+		"tiny-llama-q4_1.gguf": true, "tiny-llama-q2_k.gguf": true}
 	const tol = 2e-3
-	type tc struct {
-		dir, file, ref string
-		math, llama    bool // which references apply
-	}
+	type tc struct{ dir, file, ref string }
 	cases := []tc{
-		{"stories260K", "stories260K.gguf", "once-upon-a-time", true, true},
-		{"stories260K", "stories260K-q8_0-ggufpy.gguf", "once-upon-a-time", true, false},
-		{"stories260K", "stories260K-q4_0-ggufpy.gguf", "once-upon-a-time", true, false},
+		{"stories260K", "stories260K.gguf", "once-upon-a-time"},
+		{"stories260K", "stories260K-q8_0-ggufpy.gguf", "once-upon-a-time.q8_0"},
+		{"stories260K", "stories260K-q4_0-ggufpy.gguf", "once-upon-a-time.q4_0"},
 	}
 	for _, q := range []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "q4_k_m"} {
-		cases = append(cases, tc{"tiny", "tiny-llama-" + q + ".gguf", "tiny-llama-" + q, true, q == "f32"})
+		cases = append(cases, tc{"tiny", "tiny-llama-" + q + ".gguf", "tiny-llama-" + q})
 	}
 	for _, c := range cases {
-		t.Run(c.file, func(t *testing.T) {
-			m := openRef(t, c.dir, c.file)
-			lp, mp := refPaths(t, c.dir, c.file, c.ref)
-			var mr mathRef
-			readJSON(t, mp, &mr)
-			if c.dir == "stories260K" && c.file != "stories260K.gguf" {
-				// One math.json, computed from the F32 file: the quantized
-				// stories files are checked against their own llama.cpp
-				// reference for the prompt tokens and greedy text instead
-				// (TestStories260KGreedy); skip the logits bound here.
-				t.Skip("no math.json for the derived stories260K files")
-			}
-			s := evalTokens(t, m, mr.PromptTokens, 1, 0)
-			d := maxAbsDiff(s.PromptLogits(), mr.Logits)
-			t.Logf("max |diff| vs math.json: %.3g", d)
-			if d > tol {
-				t.Errorf("prompt logits differ from %s by %.3g > %g", mp, d, tol)
-			}
-			if c.llama {
-				var lr llamacppRef
-				readJSON(t, lp, &lr)
-				d := maxAbsDiff(s.PromptLogits(), lr.PromptLogits)
-				t.Logf("max |diff| vs llama.cpp: %.3g", d)
-				if d > tol {
-					t.Errorf("prompt logits differ from %s by %.3g > %g", lp, d, tol)
+		m := openRef(t, c.dir, c.file)
+		lp, mp := refPaths(t, c.dir, c.file, c.ref)
+		var lr llamacppRef
+		readJSON(t, lp, &lr)
+		for _, path := range []struct {
+			name  string
+			float bool
+			ref   string
+		}{{"float path vs math.json", true, mp}, {"integer path vs llamacpp.json", false, lp}} {
+			t.Run(c.file+"/"+path.name, func(t *testing.T) {
+				var want [][]float64
+				if path.float {
+					if _, err := os.Stat(path.ref); err != nil {
+						t.Skipf("no math.json for %s (it was computed from the F32 file)", c.file)
+					}
+					var mr mathRef
+					readJSON(t, path.ref, &mr)
+					want = mr.Logits
+				} else {
+					want = lr.PromptLogits
 				}
-			}
-		})
+				s := evalOpts(t, m, lr.PromptTokens, 1, Options{FloatPath: path.float})
+				d := maxAbsDiff(s.PromptLogits(), want)
+				t.Logf("max |diff| %.3g", d)
+				if d > tol && !path.float && intDiverges[c.file] {
+					t.Logf("integer path differs from %s by %.3g (known, see intDiverges)", path.ref, d)
+					return
+				}
+				if d > tol {
+					t.Errorf("prompt logits differ from %s by %.3g > %g", path.ref, d, tol)
+				}
+			})
+		}
 	}
 }

@@ -8,19 +8,24 @@ import (
 	"time"
 
 	"github.com/infertrace/infertrace/stats"
+	"github.com/infertrace/infertrace/tensor"
 	"github.com/infertrace/infertrace/trace"
 )
 
 // Options configure a Session.
 type Options struct {
-	MaxTokens    int                 // tokens to generate (-n); at least 1
-	Sampler      trace.SamplerConfig // temperature 0 = greedy
-	Threads      int                 // matmul workers; 0 = GOMAXPROCS
-	Trace        *trace.Config       // nil: record nothing (Jidoka still checks)
-	Injections   []trace.Injection   // faults written into stage outputs
-	ParseSpecial bool                // map special-token text in the prompt
-	Tokens       []int               // prompt token ids; set, the prompt is not tokenized
-	AllLogits    bool                // keep the logits of every prompt position (PromptLogits)
+	MaxTokens int                 // tokens to generate (-n); at least 1
+	Sampler   trace.SamplerConfig // temperature 0 = greedy
+	Threads   int                 // matmul workers; 0 = GOMAXPROCS
+	// FloatPath multiplies dequantized weights by float32 activations (the
+	// math.json reference) instead of quantizing activations for integer
+	// dot products as llama.cpp does (the default).
+	FloatPath    bool
+	Trace        *trace.Config     // nil: record nothing (Jidoka still checks)
+	Injections   []trace.Injection // faults written into stage outputs
+	ParseSpecial bool              // map special-token text in the prompt
+	Tokens       []int             // prompt token ids; set, the prompt is not tokenized
+	AllLogits    bool              // keep the logits of every prompt position (PromptLogits)
 	// OnToken, when set, is called for every generated token (EOG
 	// excluded) with the text it adds.
 	OnToken func(id int, text string)
@@ -39,7 +44,7 @@ type Session struct {
 	kern bool // KERNEL_LAUNCH recorded
 	prof *trace.Profiler
 
-	pool *pool
+	pool *tensor.Pool
 
 	prompt     []int
 	promptText string
@@ -146,7 +151,8 @@ func (m *Model) NewSession(prompt string, opts Options) (*Session, error) {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	s.pool = newPool(threads)
+	s.pool = tensor.NewPool(threads)
+	s.pool.FloatPath = opts.FloatPath
 	qDim, kvDim := p.NHead*p.HeadDim, p.NHeadKV*p.HeadDim
 	s.allLogits = opts.AllLogits
 	logitRows := 1
@@ -204,7 +210,7 @@ func (s *Session) Failure() *trace.Issue { return s.failure }
 func (s *Session) PromptLogits() []float32 { return s.promptLogits }
 
 // Close stops the session's workers.
-func (s *Session) Close() { s.pool.close() }
+func (s *Session) Close() { s.pool.Close() }
 
 // Run runs the session to the end without looking at the events.
 func (s *Session) Run() error {
@@ -311,7 +317,7 @@ func (s *Session) run() {
 }
 
 func (s *Session) runInfo() *trace.RunInfo {
-	ri := &trace.RunInfo{Prompt: s.promptText, NPredict: s.opts.MaxTokens, Sampler: s.opts.Sampler, Threads: s.pool.threads,
+	ri := &trace.RunInfo{Prompt: s.promptText, NPredict: s.opts.MaxTokens, Sampler: s.opts.Sampler, Threads: s.pool.Threads(),
 		Steps: s.cfg.Steps.Names()}
 	for _, in := range s.opts.Injections {
 		ri.Injections = append(ri.Injections, in.String())
