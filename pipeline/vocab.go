@@ -42,9 +42,18 @@ func (d tokDecoder) Add(id int) string {
 
 func (d tokDecoder) Flush() string { return d.d.Flush() }
 
-// vocabOf builds the tokenizer of an opened model file from its metadata.
+// vocabOf builds the tokenizer of an opened model file: from the GGUF
+// metadata, or from tokenizer.json beside a safetensors model.
 func vocabOf(f *loader.File) (Vocab, error) {
-	t, err := tokenizer.FromMetadata(f.Meta)
+	var (
+		t   *tokenizer.Tokenizer
+		err error
+	)
+	if f.Format == "safetensors" {
+		t, err = tokenizer.FromHFDir(f.Dir)
+	} else {
+		t, err = tokenizer.FromMetadata(f.Meta)
+	}
 	if err != nil {
 		return nil, err
 	}
