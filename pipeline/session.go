@@ -267,32 +267,8 @@ func (s *Session) run() {
 		if s.pos+len(toks) > s.ctx {
 			break // context full
 		}
-		s.tainted = false
-		if s.prof != nil {
-			s.prof.Start(it)
-			s.iterT0 = time.Now()
-		}
-		if !s.forward(it, toks) {
-			break
-		}
-		if it == 0 && s.allLogits {
-			s.promptLogits = append([]float32(nil), s.logits[:len(s.prompt)*s.m.Params.NVocab]...)
-		}
-		id, ok := s.sampleStep(it)
-		if !ok {
-			break
-		}
-		s.history = append(s.history, id)
-		eog := s.m.Vocab != nil && s.m.Vocab.IsEOG(id)
-		if !eog && !s.decodeStep(it, id) {
-			break
-		}
-		if s.prof != nil {
-			if !s.profileStep(it) {
-				break
-			}
-		}
-		if eog {
+		id, eog, ok := s.iterate(it, toks)
+		if !ok || eog {
 			break
 		}
 		s.one[0] = id
@@ -314,6 +290,35 @@ func (s *Session) run() {
 		}
 		s.emit(ev)
 	}
+}
+
+// iterate runs one iteration: the forward pass over toks, SAMPLE, DECODE
+// and BRICK_PROFILE. It returns the sampled token, whether it ends
+// generation, and false when the run must stop.
+func (s *Session) iterate(it int, toks []int) (id int, eog, ok bool) {
+	s.tainted = false
+	if s.prof != nil {
+		s.prof.Start(it)
+		s.iterT0 = time.Now()
+	}
+	if !s.forward(it, toks) {
+		return 0, false, false
+	}
+	if it == 0 && s.allLogits {
+		s.promptLogits = append([]float32(nil), s.logits[:len(s.prompt)*s.m.Params.NVocab]...)
+	}
+	if id, ok = s.sampleStep(it); !ok {
+		return 0, false, false
+	}
+	s.history = append(s.history, id)
+	eog = s.m.Vocab != nil && s.m.Vocab.IsEOG(id)
+	if !eog && !s.decodeStep(it, id) {
+		return 0, false, false
+	}
+	if s.prof != nil && !s.profileStep(it) {
+		return 0, false, false
+	}
+	return id, eog, true
 }
 
 func (s *Session) runInfo() *trace.RunInfo {
