@@ -14,14 +14,15 @@ import (
 func dotF32Go(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += float32(a[i] * b[i])
-		s1 += float32(a[i+1] * b[i+1])
-		s2 += float32(a[i+2] * b[i+2])
-		s3 += float32(a[i+3] * b[i+3])
+	for len(a) >= 4 && len(b) >= 4 {
+		aa, bb := (*[4]float32)(a), (*[4]float32)(b)
+		s0 += float32(aa[0] * bb[0])
+		s1 += float32(aa[1] * bb[1])
+		s2 += float32(aa[2] * bb[2])
+		s3 += float32(aa[3] * bb[3])
+		a, b = a[4:], b[4:]
 	}
-	for ; i < len(a); i++ {
+	for i := range a {
 		s0 += float32(a[i] * b[i])
 	}
 	return (s0 + s1) + (s2 + s3)
@@ -43,15 +44,16 @@ func scaleF32Go(alpha float32, x []float32) {
 func dotF16Go(w []byte, x []float32) float32 {
 	w = w[:2*len(x)]
 	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += float32(fp16(w[2*i:]) * x[i])
-		s1 += float32(fp16(w[2*i+2:]) * x[i+1])
-		s2 += float32(fp16(w[2*i+4:]) * x[i+2])
-		s3 += float32(fp16(w[2*i+6:]) * x[i+3])
+	for len(x) >= 4 && len(w) >= 8 {
+		ww, xx := (*[8]byte)(w), (*[4]float32)(x)
+		s0 += float32(h16(ww[0], ww[1]) * xx[0])
+		s1 += float32(h16(ww[2], ww[3]) * xx[1])
+		s2 += float32(h16(ww[4], ww[5]) * xx[2])
+		s3 += float32(h16(ww[6], ww[7]) * xx[3])
+		w, x = w[8:], x[4:]
 	}
-	for ; i < len(x); i++ {
-		s0 += float32(fp16(w[2*i:]) * x[i])
+	for i := range x {
+		s0 += float32(h16(w[2*i], w[2*i+1]) * x[i])
 	}
 	return (s0 + s1) + (s2 + s3)
 }
@@ -59,18 +61,22 @@ func dotF16Go(w []byte, x []float32) float32 {
 func dotBF16Go(w []byte, x []float32) float32 {
 	w = w[:2*len(x)]
 	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += float32(bf16(w[2*i:]) * x[i])
-		s1 += float32(bf16(w[2*i+2:]) * x[i+1])
-		s2 += float32(bf16(w[2*i+4:]) * x[i+2])
-		s3 += float32(bf16(w[2*i+6:]) * x[i+3])
+	for len(x) >= 4 && len(w) >= 8 {
+		ww, xx := (*[8]byte)(w), (*[4]float32)(x)
+		s0 += float32(hb16(ww[0], ww[1]) * xx[0])
+		s1 += float32(hb16(ww[2], ww[3]) * xx[1])
+		s2 += float32(hb16(ww[4], ww[5]) * xx[2])
+		s3 += float32(hb16(ww[6], ww[7]) * xx[3])
+		w, x = w[8:], x[4:]
 	}
-	for ; i < len(x); i++ {
-		s0 += float32(bf16(w[2*i:]) * x[i])
+	for i := range x {
+		s0 += float32(hb16(w[2*i], w[2*i+1]) * x[i])
 	}
 	return (s0 + s1) + (s2 + s3)
 }
+
+// hb16 decodes a bfloat16 from its two little-endian bytes.
+func hb16(lo, hi byte) float32 { return math.Float32frombits(uint32(lo)<<16 | uint32(hi)<<24) }
 
 // roundf is C's roundf: to nearest, halves away from zero.
 func roundf(v float32) int32 { return int32(math.Round(float64(v))) }
@@ -166,19 +172,26 @@ func quantizeQ8_KGo(x []float32, dst []byte) {
 }
 
 // ---- 32-value block dots (ggml_vec_dot_<t>_q8_<n>_generic) ----
+//
+// The integer sums may be formed in any order (they are exact); every
+// float operation is the one of ggml's generic C, in its order. Blocks are
+// viewed as array pointers so the inner loops carry no bounds checks.
+// kernels_ref_test.go keeps the literal transliterations they must match.
+
+// h16 decodes the little-endian half at b[i:i+2].
+func h16(b0, b1 byte) float32 { return f16Table[uint16(b0)|uint16(b1)<<8] }
 
 func dotQ4_0Q8_0Go(w, xq []byte, nb int) float32 {
 	var sumf float32
 	for ib := 0; ib < nb; ib++ {
-		x := w[ib*18 : ib*18+18]
-		y := xq[ib*34 : ib*34+34]
-		qs, yq := x[2:18], y[2:34]
-		var s0, s1 int32
-		for j := 0; j < 16; j++ {
-			s0 += (int32(qs[j]&0x0f) - 8) * int32(int8(yq[j]))
-			s1 += (int32(qs[j]>>4) - 8) * int32(int8(yq[j+16]))
+		x := (*[18]byte)(w[ib*18:])
+		y := (*[34]byte)(xq[ib*34:])
+		qs, lo, hi := (*[16]byte)(x[2:]), (*[16]byte)(y[2:]), (*[16]byte)(y[18:])
+		var s int32
+		for j := range 16 {
+			s += (int32(qs[j]&0x0f)-8)*int32(int8(lo[j])) + (int32(qs[j]>>4)-8)*int32(int8(hi[j]))
 		}
-		sumf += float32(float32(float32(s0+s1)*fp16(x)) * fp16(y))
+		sumf += float32(float32(float32(s)*h16(x[0], x[1])) * h16(y[0], y[1]))
 	}
 	return sumf
 }
@@ -186,16 +199,15 @@ func dotQ4_0Q8_0Go(w, xq []byte, nb int) float32 {
 func dotQ4_1Q8_1Go(w, xq []byte, nb int) float32 {
 	var sumf float32
 	for ib := 0; ib < nb; ib++ {
-		x := w[ib*20 : ib*20+20]
-		y := xq[ib*36 : ib*36+36]
-		qs, yq := x[4:20], y[4:36]
-		var s0, s1 int32
-		for j := 0; j < 16; j++ {
-			s0 += int32(qs[j]&0x0f) * int32(int8(yq[j]))
-			s1 += int32(qs[j]>>4) * int32(int8(yq[j+16]))
+		x := (*[20]byte)(w[ib*20:])
+		y := (*[36]byte)(xq[ib*36:])
+		qs, lo, hi := (*[16]byte)(x[4:]), (*[16]byte)(y[4:]), (*[16]byte)(y[20:])
+		var s int32
+		for j := range 16 {
+			s += int32(qs[j]&0x0f)*int32(int8(lo[j])) + int32(qs[j]>>4)*int32(int8(hi[j]))
 		}
-		a := float32(float32(fp16(x)*fp16(y)) * float32(s0+s1))
-		sumf += float32(a + float32(fp16(x[2:])*fp16(y[2:])))
+		a := float32(float32(h16(x[0], x[1])*h16(y[0], y[1])) * float32(s))
+		sumf += float32(a + float32(h16(x[2], x[3])*h16(y[2], y[3])))
 	}
 	return sumf
 }
@@ -203,18 +215,17 @@ func dotQ4_1Q8_1Go(w, xq []byte, nb int) float32 {
 func dotQ5_0Q8_0Go(w, xq []byte, nb int) float32 {
 	var sumf float32
 	for ib := 0; ib < nb; ib++ {
-		x := w[ib*22 : ib*22+22]
-		y := xq[ib*34 : ib*34+34]
-		qh := binary.LittleEndian.Uint32(x[2:])
-		qs, yq := x[6:22], y[2:34]
-		var s0, s1 int32
-		for j := 0; j < 16; j++ {
-			h0 := int32((qh>>uint(j))&1) << 4
-			h1 := int32((qh>>uint(j+16))&1) << 4
-			s0 += (int32(qs[j]&0x0f) | h0 - 16) * int32(int8(yq[j]))
-			s1 += (int32(qs[j]>>4) | h1 - 16) * int32(int8(yq[j+16]))
+		x := (*[22]byte)(w[ib*22:])
+		y := (*[34]byte)(xq[ib*34:])
+		qh := binary.LittleEndian.Uint32(x[2:6])
+		qs, lo, hi := (*[16]byte)(x[6:]), (*[16]byte)(y[2:]), (*[16]byte)(y[18:])
+		var s int32
+		for j := range 16 {
+			h0 := int32(qh>>uint(j)&1) << 4
+			h1 := int32(qh>>uint(j+16)&1) << 4
+			s += (int32(qs[j]&0x0f)|h0-16)*int32(int8(lo[j])) + (int32(qs[j]>>4)|h1-16)*int32(int8(hi[j]))
 		}
-		sumf += float32(float32(fp16(x)*fp16(y)) * float32(s0+s1))
+		sumf += float32(float32(h16(x[0], x[1])*h16(y[0], y[1])) * float32(s))
 	}
 	return sumf
 }
@@ -222,19 +233,18 @@ func dotQ5_0Q8_0Go(w, xq []byte, nb int) float32 {
 func dotQ5_1Q8_1Go(w, xq []byte, nb int) float32 {
 	var sumf float32
 	for ib := 0; ib < nb; ib++ {
-		x := w[ib*24 : ib*24+24]
-		y := xq[ib*36 : ib*36+36]
-		qh := binary.LittleEndian.Uint32(x[4:])
-		qs, yq := x[8:24], y[4:36]
-		var s0, s1 int32
-		for j := 0; j < 16; j++ {
-			h0 := int32((qh>>uint(j))&1) << 4
-			h1 := int32((qh>>uint(j+16))&1) << 4
-			s0 += (int32(qs[j]&0x0f) | h0) * int32(int8(yq[j]))
-			s1 += (int32(qs[j]>>4) | h1) * int32(int8(yq[j+16]))
+		x := (*[24]byte)(w[ib*24:])
+		y := (*[36]byte)(xq[ib*36:])
+		qh := binary.LittleEndian.Uint32(x[4:8])
+		qs, lo, hi := (*[16]byte)(x[8:]), (*[16]byte)(y[4:]), (*[16]byte)(y[20:])
+		var s int32
+		for j := range 16 {
+			h0 := int32(qh>>uint(j)&1) << 4
+			h1 := int32(qh>>uint(j+16)&1) << 4
+			s += (int32(qs[j]&0x0f)|h0)*int32(int8(lo[j])) + (int32(qs[j]>>4)|h1)*int32(int8(hi[j]))
 		}
-		a := float32(float32(fp16(x)*fp16(y)) * float32(s0+s1))
-		sumf += float32(a + float32(fp16(x[2:])*fp16(y[2:])))
+		a := float32(float32(h16(x[0], x[1])*h16(y[0], y[1])) * float32(s))
+		sumf += float32(a + float32(h16(x[2], x[3])*h16(y[2], y[3])))
 	}
 	return sumf
 }
@@ -242,29 +252,35 @@ func dotQ5_1Q8_1Go(w, xq []byte, nb int) float32 {
 func dotQ8_0Q8_0Go(w, xq []byte, nb int) float32 {
 	var sumf float32
 	for ib := 0; ib < nb; ib++ {
-		x := w[ib*34 : ib*34+34]
-		y := xq[ib*34 : ib*34+34]
-		xs, ys := x[2:34], y[2:34]
-		var s int32
-		for j := range 32 {
-			s += int32(int8(xs[j])) * int32(int8(ys[j]))
+		x := (*[34]byte)(w[ib*34:])
+		y := (*[34]byte)(xq[ib*34:])
+		xs, ys := (*[32]byte)(x[2:]), (*[32]byte)(y[2:])
+		var s0, s1 int32
+		for j := 0; j < 32; j += 2 {
+			s0 += int32(int8(xs[j])) * int32(int8(ys[j]))
+			s1 += int32(int8(xs[j+1])) * int32(int8(ys[j+1]))
 		}
-		sumf += float32(float32(s) * float32(fp16(x)*fp16(y)))
+		sumf += float32(float32(s0+s1) * float32(h16(x[0], x[1])*h16(y[0], y[1])))
 	}
 	return sumf
 }
 
 // ---- K-quant dots (ggml_vec_dot_<t>_q8_K_generic) ----
+//
+// ggml's generic K dots accumulate scale·q8·q into eight int32 lanes by
+// position mod 8 and convert each lane to float separately (d·aux32[l] into
+// sums[l]); the lanes are kept here so the float rounding is the same.
 
 // q8KBlockBytes is the size of one block_q8_K.
 const q8KBlockBytes = 4 + QK_K + QK_K/16*2
 
-// q8K splits one block_q8_K into its scale, quants and 16 block sums.
-func q8K(y []byte) (d float32, qs []byte, bsum func(j int) int32) {
-	d = f32(y)
-	qs = y[4 : 4+QK_K]
-	bs := y[4+QK_K : q8KBlockBytes]
-	return d, qs, func(j int) int32 { return int32(int16(binary.LittleEndian.Uint16(bs[2*j:]))) }
+// q8KBlock is one block_q8_K: float32 d, 256 int8 quants, 16 int16 sums.
+type q8KBlock = [q8KBlockBytes]byte
+
+func q8KD(y *q8KBlock) float32 { return f32(y[0:4]) }
+
+func q8KBsum(y *q8KBlock, j int) int32 {
+	return int32(int16(uint16(y[4+QK_K+2*j]) | uint16(y[4+QK_K+2*j+1])<<8))
 }
 
 // scaleMinK4 is ggml's get_scale_min_k4: the j-th 6-bit scale and min of
@@ -296,57 +312,46 @@ func q3KScales(s []byte) [16]int8 {
 	return out
 }
 
-// laneSums accumulates scale(p)*q8[p]*a[p] into eight lanes by p mod 8, the
-// aux32 array of ggml's generic K dots; group is the number of values that
-// share one scale.
-func laneSums(a *[QK_K]int8, q8 []byte, scale func(g int) int32, group int) [8]int32 {
-	var aux [8]int32
-	q8 = q8[:QK_K]
-	for p := 0; p < QK_K; p += 8 {
-		s := scale(p / group)
-		for l := 0; l < 8; l++ {
-			aux[l] += s * int32(int16(int32(int8(q8[p+l]))*int32(a[p+l])))
-		}
+// addLanes adds d·aux[l] to sums[l], each product rounded to float32.
+func addLanes(sums *[8]float32, d float32, aux *[8]int32) {
+	for l := range 8 {
+		sums[l] += float32(d * float32(aux[l]))
 	}
-	return aux
+}
+
+func sumLanes(sumf float32, sums *[8]float32) float32 {
+	for _, s := range sums {
+		sumf += s
+	}
+	return sumf
 }
 
 func dotQ2_KQ8_KGo(w, xq []byte, nb int) float32 {
-	const bb = 84
 	var sumf float32
 	for i := 0; i < nb; i++ {
-		x := w[i*bb : i*bb+bb]
-		yd, q8, bsum := q8K(xq[i*q8KBlockBytes:])
-		sc, q2 := x[0:16], x[16:80]
+		x := (*[84]byte)(w[i*84:])
+		y := (*q8KBlock)(xq[i*q8KBlockBytes:])
+		sc := (*[16]byte)(x[0:])
 		var summs int32
-		for j := 0; j < 16; j++ {
-			summs += bsum(j) * int32(sc[j]>>4)
+		for j := range 16 {
+			summs += q8KBsum(y, j) * int32(sc[j]>>4)
 		}
-		dall := float32(yd * fp16(x[80:]))
-		dmin := float32(yd * fp16(x[82:]))
+		yd := q8KD(y)
+		dall := float32(yd * h16(x[80], x[81]))
+		dmin := float32(yd * h16(x[82], x[83]))
 		var isum int32
-		is := 0
-		for k := 0; k < QK_K/128; k++ {
-			shift := uint(0)
-			for j := 0; j < 4; j++ {
-				d := int32(sc[is] & 0xf)
-				is++
-				var isuml int32
-				for l := 0; l < 16; l++ {
-					isuml += int32(int8(q8[l])) * int32((q2[l]>>shift)&3)
+		for k := range 2 {
+			q2 := (*[32]byte)(x[16+32*k:])
+			for j := range 4 {
+				shift := uint(2 * j)
+				q8 := (*[32]byte)(y[4+128*k+32*j:])
+				var i0, i1 int32
+				for l := range 16 {
+					i0 += int32(int8(q8[l])) * int32(q2[l]>>shift&3)
+					i1 += int32(int8(q8[l+16])) * int32(q2[l+16]>>shift&3)
 				}
-				isum += d * isuml
-				d = int32(sc[is] & 0xf)
-				is++
-				isuml = 0
-				for l := 16; l < 32; l++ {
-					isuml += int32(int8(q8[l])) * int32((q2[l]>>shift)&3)
-				}
-				isum += d * isuml
-				shift += 2
-				q8 = q8[32:]
+				isum += int32(sc[8*k+2*j]&0xf)*i0 + int32(sc[8*k+2*j+1]&0xf)*i1
 			}
-			q2 = q2[32:]
 		}
 		sumf += float32(float32(dall*float32(isum)) - float32(dmin*float32(summs)))
 	}
@@ -354,39 +359,31 @@ func dotQ2_KQ8_KGo(w, xq []byte, nb int) float32 {
 }
 
 func dotQ3_KQ8_KGo(w, xq []byte, nb int) float32 {
-	const bb = 110
 	var sums [8]float32
-	var a [QK_K]int8
 	for i := 0; i < nb; i++ {
-		x := w[i*bb : i*bb+bb]
-		yd, q8, _ := q8K(xq[i*q8KBlockBytes:])
-		hm, q3 := x[0:32], x[32:96]
-		m := uint8(1)
-		for j := 0; j < QK_K; j += 128 {
-			for s := 0; s < 4; s++ {
-				for l := 0; l < 32; l++ {
-					v := int8((q3[l] >> (2 * uint(s))) & 3)
-					if hm[l]&m == 0 {
-						v -= 4
-					}
-					a[j+32*s+l] = v
-				}
-				m <<= 1
-			}
-			q3 = q3[32:]
-		}
+		x := (*[110]byte)(w[i*110:])
+		y := (*q8KBlock)(xq[i*q8KBlockBytes:])
+		hm := (*[32]byte)(x[0:])
 		scales := q3KScales(x[96:108])
-		aux := laneSums(&a, q8, func(g int) int32 { return int32(scales[g]) - 32 }, 16)
-		d := float32(fp16(x[108:]) * yd)
-		for l := range sums {
-			sums[l] += float32(d * float32(aux[l]))
+		var aux [8]int32
+		for n := range 2 {
+			q := (*[32]byte)(x[32+32*n:])
+			for s := range 4 {
+				shift, hbit := uint(2*s), uint(4*n+s)
+				yb := (*[32]byte)(y[4+128*n+32*s:])
+				for l := 0; l < 32; l += 8 {
+					sc := int32(scales[8*n+2*s+l/16]) - 32
+					q8, qq, hh := (*[8]byte)(yb[l:]), (*[8]byte)(q[l:]), (*[8]byte)(hm[l:])
+					for k := range 8 {
+						v := int32(qq[k]>>shift&3) - int32((hh[k]>>hbit&1)^1)<<2
+						aux[k] += sc * v * int32(int8(q8[k]))
+					}
+				}
+			}
 		}
+		addLanes(&sums, float32(h16(x[108], x[109])*q8KD(y)), &aux)
 	}
-	var sumf float32
-	for _, s := range sums {
-		sumf += s
-	}
-	return sumf
+	return sumLanes(0, &sums)
 }
 
 // dotQ45K is the shared body of the Q4_K and Q5_K dots; high reports
@@ -398,50 +395,50 @@ func dotQ45K(w, xq []byte, nb int, high bool) float32 {
 	}
 	var sums [8]float32
 	var sumf float32
-	var a [QK_K]int8
 	for i := 0; i < nb; i++ {
 		x := w[i*bb : i*bb+bb]
-		yd, q8, bsum := q8K(xq[i*q8KBlockBytes:])
-		q4 := x[qsOff : qsOff+128]
-		for j := 0; j < QK_K/64; j++ {
-			for l := 0; l < 32; l++ {
-				a[64*j+l] = int8(q4[32*j+l] & 0xf)
-				a[64*j+32+l] = int8(q4[32*j+l] >> 4)
-			}
-		}
-		if high {
-			hm := x[16:48]
-			m := uint8(1)
-			for k := 0; k < QK_K/32; k++ {
-				for l := 0; l < 32; l++ {
-					if hm[l]&m != 0 {
-						a[32*k+l] += 16
-					}
-				}
-				m <<= 1
-			}
-		}
+		y := (*q8KBlock)(xq[i*q8KBlockBytes:])
+		packed := x[4:16]
 		var scales, mins [8]int32
 		for j := range 8 {
-			s, m := scaleMinK4(j, x[4:16])
+			s, m := scaleMinK4(j, packed)
 			scales[j], mins[j] = int32(s), int32(m)
 		}
 		var sumi int32
-		for j := 0; j < QK_K/16; j++ {
-			sumi += bsum(j) * mins[j/2]
+		for j := range 16 {
+			sumi += q8KBsum(y, j) * mins[j/2]
 		}
-		aux := laneSums(&a, q8, func(g int) int32 { return scales[g] }, 32)
-		d := float32(fp16(x) * yd)
-		for l := range sums {
-			sums[l] += float32(d * float32(aux[l]))
+		var qh *[32]byte
+		if high {
+			qh = (*[32]byte)(x[16:48])
 		}
-		dmin := float32(fp16(x[2:]) * yd)
-		sumf -= float32(dmin * float32(sumi))
+		var aux [8]int32
+		for j := range 4 {
+			q := (*[32]byte)(x[qsOff+32*j:])
+			lo, hi := (*[32]byte)(y[4+64*j:]), (*[32]byte)(y[4+64*j+32:])
+			s1, s2 := scales[2*j], scales[2*j+1]
+			for l := 0; l < 32; l += 8 {
+				qq, a, b := (*[8]byte)(q[l:]), (*[8]byte)(lo[l:]), (*[8]byte)(hi[l:])
+				if high {
+					hh := (*[8]byte)(qh[l:])
+					b0, b1 := uint(2*j), uint(2*j+1)
+					for k := range 8 {
+						v0 := int32(qq[k]&0xf) | int32(hh[k]>>b0&1)<<4
+						v1 := int32(qq[k]>>4) | int32(hh[k]>>b1&1)<<4
+						aux[k] += s1*v0*int32(int8(a[k])) + s2*v1*int32(int8(b[k]))
+					}
+					continue
+				}
+				for k := range 8 {
+					aux[k] += s1*int32(qq[k]&0xf)*int32(int8(a[k])) + s2*int32(qq[k]>>4)*int32(int8(b[k]))
+				}
+			}
+		}
+		yd := q8KD(y)
+		addLanes(&sums, float32(h16(x[0], x[1])*yd), &aux)
+		sumf -= float32(float32(h16(x[2], x[3])*yd) * float32(sumi))
 	}
-	for _, s := range sums {
-		sumf += s
-	}
-	return sumf
+	return sumLanes(sumf, &sums)
 }
 
 func dotQ4_KQ8_KGo(w, xq []byte, nb int) float32 { return dotQ45K(w, xq, nb, false) }
@@ -449,31 +446,34 @@ func dotQ4_KQ8_KGo(w, xq []byte, nb int) float32 { return dotQ45K(w, xq, nb, fal
 func dotQ5_KQ8_KGo(w, xq []byte, nb int) float32 { return dotQ45K(w, xq, nb, true) }
 
 func dotQ6_KQ8_KGo(w, xq []byte, nb int) float32 {
-	const bb = 210
 	var sums [8]float32
-	var a [QK_K]int8
 	for i := 0; i < nb; i++ {
-		x := w[i*bb : i*bb+bb]
-		yd, q8, _ := q8K(xq[i*q8KBlockBytes:])
-		ql, qh, sc := x[0:128], x[128:192], x[192:208]
-		for j := 0; j < QK_K; j += 128 {
-			for l := 0; l < 32; l++ {
-				a[j+l] = int8(ql[l]&0xf|((qh[l]>>0)&3)<<4) - 32
-				a[j+l+32] = int8(ql[l+32]&0xf|((qh[l]>>2)&3)<<4) - 32
-				a[j+l+64] = int8(ql[l]>>4|((qh[l]>>4)&3)<<4) - 32
-				a[j+l+96] = int8(ql[l+32]>>4|((qh[l]>>6)&3)<<4) - 32
+		x := (*[210]byte)(w[i*210:])
+		y := (*q8KBlock)(xq[i*q8KBlockBytes:])
+		var aux [8]int32
+		for h := range 2 {
+			ql := (*[64]byte)(x[64*h:])
+			qh := (*[32]byte)(x[128+32*h:])
+			sc := (*[8]byte)(x[192+8*h:])
+			yb := (*[128]byte)(y[4+128*h:])
+			for l := 0; l < 32; l += 8 {
+				is := l / 16
+				s0, s1 := int32(int8(sc[is])), int32(int8(sc[is+2]))
+				s2, s3 := int32(int8(sc[is+4])), int32(int8(sc[is+6]))
+				lA, lB, hh := (*[8]byte)(ql[l:]), (*[8]byte)(ql[l+32:]), (*[8]byte)(qh[l:])
+				y0, y1 := (*[8]byte)(yb[l:]), (*[8]byte)(yb[l+32:])
+				y2, y3 := (*[8]byte)(yb[l+64:]), (*[8]byte)(yb[l+96:])
+				for k := range 8 {
+					q1 := int32(lA[k]&0xf|(hh[k]&3)<<4) - 32
+					q2 := int32(lB[k]&0xf|(hh[k]>>2&3)<<4) - 32
+					q3 := int32(lA[k]>>4|(hh[k]>>4&3)<<4) - 32
+					q4 := int32(lB[k]>>4|(hh[k]>>6&3)<<4) - 32
+					aux[k] += s0*q1*int32(int8(y0[k])) + s1*q2*int32(int8(y1[k])) +
+						s2*q3*int32(int8(y2[k])) + s3*q4*int32(int8(y3[k]))
+				}
 			}
-			ql, qh = ql[64:], qh[32:]
 		}
-		aux := laneSums(&a, q8, func(g int) int32 { return int32(int8(sc[g])) }, 16)
-		d := float32(fp16(x[208:]) * yd)
-		for l := range sums {
-			sums[l] += float32(d * float32(aux[l]))
-		}
+		addLanes(&sums, float32(h16(x[208], x[209])*q8KD(y)), &aux)
 	}
-	var sumf float32
-	for _, s := range sums {
-		sumf += s
-	}
-	return sumf
+	return sumLanes(0, &sums)
 }
