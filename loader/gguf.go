@@ -223,7 +223,8 @@ func parseGGUF(f *File, data []byte) error {
 	f.DataOffset = int64(alignUp(p.off, uint64(f.Alignment)))
 	dataStart := uint64(f.DataOffset)
 	fileSize := uint64(len(data))
-	for _, in := range infos {
+	f.offsets = make([]int64, len(infos))
+	for i, in := range infos {
 		if in.offset%uint64(f.Alignment) != 0 {
 			return formatErr(p.name, ErrMisaligned, "tensor %q data offset %d is not a multiple of the alignment %d", in.t.Name, in.offset, f.Alignment)
 		}
@@ -234,6 +235,7 @@ func parseGGUF(f *File, data []byte) error {
 				in.t.Name, start, in.size, fileSize)
 		}
 		in.t.Data = data[start:end:end]
+		f.offsets[i] = int64(start)
 	}
 	sorted := slices.Clone(infos)
 	slices.SortFunc(sorted, func(a, b info) int { return cmp.Compare(a.offset, b.offset) })

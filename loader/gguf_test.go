@@ -76,6 +76,9 @@ func TestFromBytesValid(t *testing.T) {
 		if got.Name != tn.name || uint32(got.Type) != tn.typ || !bytes.Equal(got.Data, tn.data) || cap(got.Data) != len(got.Data) {
 			t.Errorf("tensor %d: %s %v %d bytes, want %s", k, got.Name, got.Type, len(got.Data), tn.name)
 		}
+		if off, ok := f.Offset(tn.name); !ok || off != f.DataOffset+int64(tn.offset) {
+			t.Errorf("Offset(%s) = %d, want %d", tn.name, off, f.DataOffset+int64(tn.offset))
+		}
 		if &got.Data[0] != &b[f.DataOffset+int64(tn.offset)] {
 			t.Errorf("tensor %s data is a copy, want a view", got.Name)
 		}

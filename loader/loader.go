@@ -35,7 +35,18 @@ type File struct {
 	Dir        string // safetensors: the model directory (tokenizer.json lives there)
 
 	index    map[string]int
+	offsets  []int64 // per tensor: byte offset of its data in its file
 	mappings []mmap.MMap
+}
+
+// Offset returns the byte offset of the data of tensor name in its file
+// (in its shard for sharded safetensors).
+func (f *File) Offset(name string) (int64, bool) {
+	i, ok := f.index[name]
+	if !ok || i >= len(f.offsets) {
+		return 0, false
+	}
+	return f.offsets[i], true
 }
 
 var errOverflow = errors.New("size overflows 64 bits")

@@ -42,6 +42,7 @@ type stTensor struct {
 	t      *tensor.Tensor
 	begin  uint64 // data_offsets relative to the data section
 	end    uint64
+	abs    int64 // offset of the data in the file
 }
 
 // parseSafetensors parses the header of one safetensors file and returns
@@ -116,7 +117,7 @@ func parseSafetensors(name string, data []byte) ([]stTensor, int64, error) {
 			return bad(ErrBadShape, "tensor %q data_offsets [%d, %d] hold %d bytes, but %s %v needs %d", hf, begin, end, end-begin, e.DType, e.Shape, elems*esize)
 		}
 		a, b := dataStart+begin, dataStart+end
-		out = append(out, stTensor{hfName: hf, begin: begin, end: end,
+		out = append(out, stTensor{hfName: hf, begin: begin, end: end, abs: int64(a),
 			t: &tensor.Tensor{Name: hf, Type: typ, Dims: dims, Data: data[a:b:b]}})
 	}
 	slices.SortFunc(out, func(a, b stTensor) int {
@@ -236,7 +237,9 @@ func openSafetensorsDir(dir string) (_ *File, err error) {
 func (f *File) finishSafetensors(ts []stTensor) error {
 	f.Tensors = make([]*tensor.Tensor, len(ts))
 	f.index = make(map[string]int, len(ts))
+	f.offsets = make([]int64, len(ts))
 	for i, st := range ts {
+		f.offsets[i] = st.abs
 		st.t.Name = ggufName(st.hfName)
 		if _, dup := f.index[st.t.Name]; dup {
 			return formatErr(f.Path, ErrDuplicate, "tensor %q (from %q) appears twice", st.t.Name, st.hfName)

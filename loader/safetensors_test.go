@@ -70,6 +70,9 @@ func TestSafetensorsSingle(t *testing.T) {
 		if k.Type != tensor.F16 || !slices.Equal(k.Dims, []int{16, 8}) || &k.Data[0] != &f.mappings[0][at] || len(k.Data) != 256 {
 			t.Errorf("attn_k: %v %v %d bytes (want F16 [16 8], a view at %d)", k.Type, k.Dims, len(k.Data), at)
 		}
+		if off, ok := f.Offset("blk.0.attn_k.weight"); !ok || off != at {
+			t.Errorf("Offset = %d, want %d", off, at)
+		}
 		c, err := f.Config()
 		if err != nil {
 			t.Fatal(err)

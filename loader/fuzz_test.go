@@ -1,0 +1,76 @@
+package loader
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infertrace/infertrace/internal/refdata"
+)
+
+// checkParsed asserts the invariants of any parse result: an error is a
+// one-line *FormatError naming the file; a success has in-bounds tensors
+// and metadata that formats and configures without panicking.
+func checkParsed(t *testing.T, name string, f *File, err error) {
+	t.Helper()
+	if err != nil {
+		var fe *FormatError
+		if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), name+": ") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("bad error %T %q", err, err)
+		}
+		return
+	}
+	for _, k := range f.Meta.Keys() {
+		v, _ := f.Meta.Get(k)
+		_ = v.Format(8)
+	}
+	for _, tn := range f.Tensors {
+		if size, err := tensorBytes(tn); err != nil || uint64(len(tn.Data)) != size {
+			t.Fatalf("tensor %q: %d data bytes, shape says %d (%v)", tn.Name, len(tn.Data), size, err)
+		}
+	}
+	if _, err := f.Config(); err != nil {
+		checkParsed(t, f.Path, nil, err)
+	}
+}
+
+func FuzzOpenGGUF(f *testing.F) {
+	f.Add(validGGUF().bytes())
+	if root, ok := refdata.Root(); ok {
+		// The small vocab-only files: real headers with big string arrays.
+		paths, _ := filepath.Glob(filepath.Join(root, "vocab", "*.gguf"))
+		for _, p := range paths {
+			if b, err := os.ReadFile(p); err == nil && len(b) < 1<<20 {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, err := FromBytes("fuzz.gguf", b)
+		checkParsed(t, "fuzz.gguf", file, err)
+	})
+}
+
+func FuzzOpenSafetensors(f *testing.F) {
+	entries, n := tinyLlamaST(false)
+	f.Add(safetensorsBytes(entries, n), []byte(tinyHFConfig))
+	f.Fuzz(func(t *testing.T, b, config []byte) {
+		ts, off, err := parseSafetensors("fuzz.safetensors", b)
+		if err != nil {
+			checkParsed(t, "fuzz.safetensors", nil, err)
+			return
+		}
+		file := &File{Path: "fuzz.safetensors", Format: "safetensors", DataOffset: off, Dir: t.TempDir()}
+		if err := file.finishSafetensors(ts); err != nil {
+			checkParsed(t, "fuzz.safetensors", nil, err)
+			return
+		}
+		if err := hfMetadata(file.Meta, "config.json", config, "fuzz"); err != nil {
+			checkParsed(t, "config.json", nil, err)
+			return
+		}
+		checkParsed(t, "fuzz.safetensors", file, nil)
+	})
+}
