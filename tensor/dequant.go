@@ -3,6 +3,7 @@ package tensor
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // DequantizeRow decodes len(dst) values of type t from src into dst,
@@ -92,12 +93,17 @@ func Dequantize(t *Tensor) ([]float32, error) {
 	if !ok {
 		return nil, fmt.Errorf("tensor %q: unknown type id %d", t.Name, uint32(t.Type))
 	}
+	n := 1
 	for _, d := range t.Dims {
 		if d < 0 {
 			return nil, fmt.Errorf("tensor %q (%s): negative dimension in %v", t.Name, ti.Name, t.Dims)
 		}
+		hi, lo := bits.Mul64(uint64(n), uint64(d))
+		if hi != 0 || lo > uint64(maxInt) {
+			return nil, fmt.Errorf("tensor %q (%s): dims %v overflow the element count", t.Name, ti.Name, t.Dims)
+		}
+		n = int(lo)
 	}
-	n := t.Elements()
 	need, err := RowBytes(t.Type, n)
 	if err != nil {
 		return nil, fmt.Errorf("tensor %q: %w", t.Name, err)

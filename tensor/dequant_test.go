@@ -177,6 +177,7 @@ func TestDequantizeErrors(t *testing.T) {
 		{"unknown type", tensor.Tensor{Name: "w", Type: 77, Dims: []int{32}, Data: make([]byte, 64)}, `"w": unknown type id 77`},
 		{"short data", tensor.Tensor{Name: "w", Type: tensor.Q4_0, Dims: []int{64, 2}, Data: make([]byte, 71)}, `"w" (Q4_0`},
 		{"partial block", tensor.Tensor{Name: "w", Type: tensor.Q4_K, Dims: []int{100}, Data: make([]byte, 1000)}, `"w"`},
+		{"overflowing dims", tensor.Tensor{Name: "w", Type: tensor.F32, Dims: []int{1 << 32, 1 << 32}, Data: make([]byte, 64)}, `"w" (F32): dims`},
 		{"negative dim", tensor.Tensor{Name: "w", Type: tensor.F32, Dims: []int{-4, -4}, Data: make([]byte, 64)}, `"w"`},
 	}
 	for _, tc := range tests {
