@@ -38,9 +38,18 @@ func DefaultKeyMap() KeyMap {
 	}
 }
 
-// ShortHelp is the always-visible help line.
+// ShortHelp is the always-visible help line: terse, so that `?` and `q`
+// still fit at 80 columns.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Step, k.NextLayer, k.NextToken, k.Continue, k.Break, k.Back, k.Forward, k.Command, k.Help, k.Quit}
+	short := func(b key.Binding, keys, desc string) key.Binding {
+		b.SetHelp(keys, desc)
+		return b
+	}
+	return []key.Binding{
+		short(k.Step, "s", "step"), short(k.NextLayer, "n", "layer"), short(k.NextToken, "t", "token"),
+		short(k.Continue, "c", "cont"), short(k.Break, "b", "break"), short(k.Back, "←→", "hist"),
+		k.Help, k.Quit,
+	}
 }
 
 // FullHelp groups every global binding in columns.

@@ -142,6 +142,16 @@ func (p *tensorPane) View() string {
 		case ev.Payload != nil:
 			ts = orderedTensors(ev.Payload)
 			title += fmt.Sprintf(" · %s", stateLabel(&m.h.nodes[m.cursor]))
+			if len(ts) == 0 && ev.Type == trace.TaskStateEntered {
+				// An Entered event carries no tensors: show its input, the
+				// output of the state that ran before.
+				if j := m.prevExit(m.cursor); j >= 0 {
+					if in, err := m.h.At(j); err == nil && in.Payload != nil {
+						ts = orderedTensors(in.Payload)
+						title += fmt.Sprintf(" · input = %s out", in.State)
+					}
+				}
+			}
 			if ev.Payload.DurationUS > 0 {
 				title += fmt.Sprintf(" · %s", fmtUS(ev.Payload.DurationUS))
 			}
@@ -172,11 +182,11 @@ func (p *tensorPane) View() string {
 		{"mean", 9, func(t namedSummary) string { return num(t.s.Mean) }},
 		{"std", 9, func(t namedSummary) string { return num(t.s.Std) }},
 		{"nan/inf", 8, func(t namedSummary) string { return fmt.Sprintf("%d/%d", t.s.NaN, t.s.Inf) }},
+		{"range", 12, func(t namedSummary) string { return rangeBar(t.s, scale, 11) }},
 		{"min", 9, func(t namedSummary) string { return num(t.s.Min) }},
 		{"max", 9, func(t namedSummary) string { return num(t.s.Max) }},
 		{"l2", 9, func(t namedSummary) string { return num(t.s.L2) }},
 		{"zero", 6, func(t namedSummary) string { return fmt.Sprint(t.s.Zero) }},
-		{"range", 14, func(t namedSummary) string { return rangeBar(t.s, scale, 13) }},
 	}
 	var cols []tcol
 	used := nameW
@@ -275,4 +285,16 @@ func wrap(s string, w int) []string {
 		out = append(out, line)
 	}
 	return out
+}
+
+// prevExit returns the position of the last Exited event before i that
+// has tensors to show, or -1 (looking back a bounded distance).
+func (m *Model) prevExit(i int) int {
+	for j := i - 1; j >= 0 && j >= i-64; j-- {
+		n := &m.h.nodes[j]
+		if n.typ == trace.TaskStateExited && n.flags&flagStats != 0 {
+			return j
+		}
+	}
+	return -1
 }

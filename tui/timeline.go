@@ -166,7 +166,7 @@ func (p *timelinePane) View() string {
 		switch {
 		case ri == cur:
 			mark = "▶"
-		case r.err && int(r.first) <= m.seen:
+		case r.errAt >= 0 && int(r.errAt) <= m.seen:
 			mark = "✗"
 		case p.hasBreak(r):
 			mark = "●"
@@ -180,7 +180,7 @@ func (p *timelinePane) View() string {
 		switch {
 		case ri == cur:
 			line = st.Current.Render(line)
-		case r.err:
+		case mark == "✗":
 			line = st.Error.Render(line)
 		case mark == "●":
 			line = st.Breakpoint.Render(line)
@@ -232,8 +232,8 @@ func (p *timelinePane) label(ri int32, r *tlRow, onPath map[int32]bool) string {
 		return fold + fmt.Sprintf("blk.%d", r.layer)
 	}
 	s := string(r.state)
-	if r.last == r.first && m.h.nodes[r.first].typ == trace.TaskStateEntered {
-		s += " …"
+	if m.h.nodes[r.first].typ == trace.TaskStateEntered && (r.last == r.first || int(r.last) > m.seen) {
+		s += " …" // entered, not yet exited
 	}
 	return s
 }

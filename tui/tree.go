@@ -29,7 +29,7 @@ type tlRow struct {
 	first  int32 // first event position
 	last   int32 // last event position so far
 	end    int32 // one past the last descendant row
-	err    bool  // an error event inside
+	errAt  int32 // position of the first error event inside, -1 if none
 }
 
 // timeline builds the collapsible tree of transitions incrementally.
@@ -43,6 +43,7 @@ type timeline struct {
 func (t *timeline) newRow(r tlRow) int32 {
 	idx := int32(len(t.rows))
 	r.end = idx + 1
+	r.errAt = -1
 	t.rows = append(t.rows, r)
 	for p := r.parent; p >= 0; p = t.rows[p].parent {
 		t.rows[p].end = idx + 1
@@ -54,8 +55,8 @@ func (t *timeline) newRow(r tlRow) int32 {
 func (t *timeline) mark(r int32, i int, isErr bool) {
 	for p := r; p >= 0; p = t.rows[p].parent {
 		t.rows[p].last = int32(i)
-		if isErr {
-			t.rows[p].err = true
+		if isErr && t.rows[p].errAt < 0 {
+			t.rows[p].errAt = int32(i)
 		}
 	}
 }
@@ -78,10 +79,12 @@ func (t *timeline) add(i int, n *node) int {
 			// The engine stops without exiting the failing states: mark
 			// the open ones, innermost being the producer.
 			for _, o := range t.open {
-				t.rows[o].err = true
+				if t.rows[o].errAt < 0 {
+					t.rows[o].errAt = int32(i)
+				}
 			}
-			if t.block >= 0 {
-				t.rows[t.block].err = true
+			if t.block >= 0 && t.rows[t.block].errAt < 0 {
+				t.rows[t.block].errAt = int32(i)
 			}
 		}
 		return int(r)

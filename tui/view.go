@@ -116,9 +116,9 @@ func (m *Model) bodyView(w, h int) string {
 	midH := h - textH
 	p := m.panes
 	if w >= 140 {
-		tlW := 38
+		tlW := 34
 		rest := w - tlW - 2
-		tW := rest * 52 / 100
+		tW := rest * 60 / 100
 		rW := rest - tW
 		logH := midH / 2
 		p[paneTimeline].SetSize(tlW, midH)
