@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/infertrace/infertrace/fixtures"
+	"github.com/infertrace/infertrace/tensor"
+	"github.com/infertrace/infertrace/trace"
+)
+
+// BenchmarkDecode110M measures decode throughput (tok/s) of the 110m
+// fixture in Q8_0 with recording nil (Options.Trace nil), tracing off (a
+// Config selecting no state), full tracing (trace.AllSteps: every state but
+// KERNEL_LAUNCH, events discarded) and full tracing streamed as JSON to
+// io.Discard. Run with -benchtime=32x; compare the tok/s of one run.
+func BenchmarkDecode110M(b *testing.B) {
+	m := load110M(b)
+	for _, bc := range benchVariants {
+		b.Run(bc.name, func(b *testing.B) {
+			s, id := prefilled(b, m, bc, b.N+1)
+			defer s.Close()
+			var ok bool
+			b.ReportAllocs()
+			b.ResetTimer()
+			for it := 1; it <= b.N; it++ {
+				s.one[0] = id
+				if id, _, ok = s.iterate(it, s.one[:]); !ok {
+					b.Fatal("decode failed")
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+		})
+	}
+}
+
+// benchVariant is one recording setting compared by the benchmarks.
+type benchVariant struct {
+	name string
+	cfg  *trace.Config
+	json bool // stream the events as JSON to io.Discard
+}
+
+var benchVariants = []benchVariant{
+	{"recording=nil", nil, false},
+	{"tracing=off", &trace.Config{}, false},
+	{"tracing=full", &trace.Config{Steps: trace.AllSteps}, false},
+	{"tracing=full+json", &trace.Config{Steps: trace.AllSteps}, true},
+}
+
+// load110M writes the 110m preset in Q8_0 to a temporary directory and
+// loads it.
+func load110M(b *testing.B) *Model {
+	b.Helper()
+	spec, err := fixtures.Preset("110m")
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec.Type = tensor.Q8_0
+	path := filepath.Join(b.TempDir(), "110m-q8_0.gguf")
+	if err := fixtures.WriteGGUFFile(path, spec); err != nil {
+		b.Fatal(err)
+	}
+	m, err := Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+// prefilled returns a session of variant v that has run its prompt, and
+// the token it sampled.
+func prefilled(b *testing.B, m *Model, v benchVariant, n int) (*Session, int) {
+	b.Helper()
+	s, err := m.NewSession("", Options{Tokens: []int{1, 300, 400, 500}, MaxTokens: n, Trace: v.cfg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var jw *trace.JSONWriter
+	if v.json {
+		if jw, err = trace.NewJSONWriter(io.Discard, trace.Header{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.yield = func(ev trace.Event) bool {
+		if jw != nil {
+			jw.Write(ev)
+		}
+		return true
+	}
+	id, _, ok := s.iterate(0, s.prompt)
+	if !ok {
+		b.Fatal("prefill failed")
+	}
+	return s, id
+}
+
+// BenchmarkTracingOverhead110M decodes with every variant in turn, one
+// token each round (rotating the order), so that a shared, noisy machine
+// slows them alike; it reports each variant's cost relative to recording
+// nil as overhead-% metrics.
+func BenchmarkTracingOverhead110M(b *testing.B) {
+	m := load110M(b)
+	n := len(benchVariants)
+	sessions, ids := make([]*Session, n), make([]int, n)
+	for i, v := range benchVariants {
+		sessions[i], ids[i] = prefilled(b, m, v, b.N+1)
+		defer sessions[i].Close()
+	}
+	spent := make([]time.Duration, n)
+	b.ResetTimer()
+	for it := 1; it <= b.N; it++ {
+		for k := range n {
+			v := (it + k) % n
+			s := sessions[v]
+			s.one[0] = ids[v]
+			t0 := time.Now()
+			id, _, ok := s.iterate(it, s.one[:])
+			spent[v] += time.Since(t0)
+			if !ok {
+				b.Fatal("decode failed")
+			}
+			ids[v] = id
+		}
+	}
+	b.StopTimer()
+	for v, bv := range benchVariants {
+		b.ReportMetric(float64(b.N)/spent[v].Seconds(), bv.name+"_tok/s")
+		if v > 0 {
+			b.ReportMetric(100*(spent[v].Seconds()/spent[0].Seconds()-1), bv.name+"_overhead_%")
+		}
+	}
+}
