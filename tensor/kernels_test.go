@@ -1,7 +1,11 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
+	"os"
+	"os/exec"
+	"strings"
 	"math/rand/v2"
 	"testing"
 )
@@ -219,5 +223,23 @@ func TestUseKernels(t *testing.T) {
 	ForceGo()
 	if KernelName() != "go" {
 		t.Fatalf("ForceGo: active %s", KernelName())
+	}
+}
+
+// TestEnvForcesGo runs the test binary again with INFERTRACE_KERNELS=go and
+// checks the child starts on the pure-Go kernels whatever the CPU offers.
+func TestEnvForcesGo(t *testing.T) {
+	if os.Getenv("INFERTRACE_KERNELS_CHILD") == "1" {
+		fmt.Printf("kernels=%s\n", KernelName())
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEnvForcesGo$")
+	cmd.Env = append(os.Environ(), "INFERTRACE_KERNELS=go", "INFERTRACE_KERNELS_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "kernels=go\n") {
+		t.Fatalf("child with INFERTRACE_KERNELS=go reported:\n%s", out)
 	}
 }
