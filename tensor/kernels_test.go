@@ -3,10 +3,10 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strings"
-	"math/rand/v2"
 	"testing"
 )
 
