@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -407,5 +408,34 @@ func TestFromHFDirErrors(t *testing.T) {
 	}
 	if _, err := FromHFDir(t.TempDir()); err == nil {
 		t.Error("FromHFDir on a directory without tokenizer.json succeeded")
+	}
+}
+
+// TestConcurrentEncode: a Tokenizer is shared by goroutines (run with -race).
+func TestConcurrentEncode(t *testing.T) {
+	for _, name := range []string{"deepseek-coder", "gpt-2"} {
+		tok := loadVocabFile(t, name)
+		cases := readVocabCases(t, name)
+		done := make(chan error, 4)
+		for g := 0; g < 4; g++ {
+			go func() {
+				for i, c := range cases {
+					got, err := tok.Encode(c.text, EncodeOptions{})
+					if err == nil && !equalIDs(got, c.ids) {
+						err = fmt.Errorf("%s case %d: got %v want %v", name, i, got, c.ids)
+					}
+					if err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+		}
+		for g := 0; g < 4; g++ {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
 	}
 }
