@@ -30,6 +30,7 @@ files: prompt, add_bos, prompt_tokens, n_vocab, prompt_logits
 greedy_text. Without -m it evaluates the built-in demo model.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer resetFlags(cmd)
 			if n < 1 {
 				return BadInput(fmt.Errorf("-n %d: want at least 1 token", n))
 			}

@@ -34,7 +34,10 @@ them as a JSON execution history (closed as valid JSON ending with
 ExecutionAborted on SIGINT/SIGTERM), --inject writes faults into
 intermediate tensors, --tui steps through the run interactively.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, &f, useTUI) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer resetFlags(cmd)
+			return runRun(cmd, &f, useTUI)
+		},
 	}
 	AddRunFlags(cmd, &f)
 	cmd.Flags().BoolVar(&useTUI, "tui", false, "step through the run in the terminal UI")

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/infertrace/infertrace/fixtures"
 	"github.com/infertrace/infertrace/pipeline"
@@ -218,3 +219,16 @@ func (rs *RunSetup) LiveSource(sink trace.Sink) tui.Source {
 
 // errInterrupted is returned when a signal stopped the run.
 var errInterrupted = errors.New("interrupted")
+
+// resetFlags restores every flag of cmd to its default after a run, so
+// that in-process callers (tests) can execute the command again.
+func resetFlags(cmd *cobra.Command) {
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			_ = sv.Replace(nil)
+		} else {
+			_ = f.Value.Set(f.DefValue)
+		}
+		f.Changed = false
+	})
+}
