@@ -31,7 +31,15 @@ func Run(src Source, opts Options) (err error) {
 		return fmt.Errorf("tui: %w", err)
 	}
 	if fm, ok := final.(*Model); ok && fm.Err() != nil {
-		return fm.Err()
+		return &SourceError{fm.Err()}
 	}
 	return nil
 }
+
+// SourceError is returned by Run when the source failed in a way that ends
+// the session (a replay file broken in the middle), as opposed to a
+// terminal failure.
+type SourceError struct{ Err error }
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }

@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infertrace/infertrace/internal/refdata"
+)
+
+// tmuxSession runs one command in a detached tmux session on a private
+// server, so the binary gets a real terminal.
+type tmuxSession struct {
+	t    *testing.T
+	sock string
+}
+
+func newTmux(t *testing.T, dir string, w, h int, cmdline string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux not installed: the TUI end-to-end tests need it (CI installs it)")
+	}
+	s := &tmuxSession{t: t, sock: fmt.Sprintf("infertrace-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	// The shell prints the exit status and lingers, so the test can read it
+	// and check the screen after the program left the alternate screen.
+	script := cmdline + `; echo "EXIT=$?"; sleep 60`
+	s.tmux("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", dir, script)
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.sock, "kill-server").Run() })
+	return s
+}
+
+func (s *tmuxSession) tmux(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", s.sock}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) screen() string { return s.tmux("capture-pane", "-p", "-t", "main") }
+
+// waitFor polls the screen until it contains want.
+func (s *tmuxSession) waitFor(want string, timeout time.Duration) string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		scr := s.screen()
+		if strings.Contains(scr, want) {
+			return scr
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("screen never showed %q within %s; last screen:\n%s", want, timeout, scr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *tmuxSession) send(key string) { s.tmux("send-keys", "-t", "main", key) }
+
+// stepToNaN sends `s s s c` (each step waits for its event id, so keys are
+// not refused while the model runs) and checks that the run stopped at the
+// injected NaN, then that q exits 0 and leaves the alternate screen.
+func stepToNaN(t *testing.T, s *tmuxSession, mode string) {
+	t.Helper()
+	s.waitFor(mode, 15*time.Second)
+	s.waitFor("#1 ", 5*time.Second)
+	for i, id := range []string{"#2 ", "#3 ", "#4 "} {
+		s.send("s")
+		if scr := s.waitFor(id, 5*time.Second); i == 2 && strings.Contains(scr, "ERROR") {
+			t.Fatalf("ERROR before the NaN:\n%s", scr)
+		}
+	}
+	s.send("c")
+	scr := s.waitFor("ERROR", 10*time.Second)
+	if !strings.Contains(scr, "blk.3.ffn_out") {
+		t.Errorf("screen does not name blk.3.ffn_out:\n%s", scr)
+	}
+	if !strings.Contains(scr, "NumericalError.NaN") {
+		t.Errorf("screen does not show the NaN alert:\n%s", scr)
+	}
+	s.send("q")
+	scr = s.waitFor("EXIT=", 5*time.Second)
+	if !strings.Contains(scr, "EXIT=0") {
+		t.Errorf("q did not exit 0:\n%s", scr)
+	}
+	if alt := strings.TrimSpace(s.tmux("display-message", "-p", "-t", "main", "#{alternate_on}")); alt != "0" {
+		t.Errorf("terminal still on the alternate screen after q (alternate_on=%s)", alt)
+	}
+	if strings.Contains(scr, "Timeline") {
+		t.Errorf("TUI left on the screen after q:\n%s", scr)
+	}
+}
+
+// TestTUILiveNaN debugs a real run with an injected NaN in tmux.
+func TestTUILiveNaN(t *testing.T) {
+	model := refdata.Path(t, "stories260K", "stories260K.gguf")
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	s := newTmux(t, dir, 100, 30, fmt.Sprintf("%q run -m %q -p 'Once upon a time' --tui --inject nan@blk.3.ffn_out", bin, model))
+	stepToNaN(t, s, "LIVE")
+}
+
+// TestTUIReplay replays, in tmux, the trace of the same run written by
+// run --trace-output: the same keys stop at the same NaN.
+func TestTUIReplay(t *testing.T) {
+	model := refdata.Path(t, "stories260K", "stories260K.gguf")
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	tr := filepath.Join(dir, "nan.json")
+	cmd := exec.Command(bin, "run", "-m", model, "-p", "Once upon a time", "--temp", "0", "-n", "8",
+		"--inject", "nan@blk.3.ffn_out", "--trace-output", tr)
+	if out, err := cmd.CombinedOutput(); err == nil || !bytes.Contains(out, []byte("blk.3.ffn_out")) {
+		t.Fatalf("run with the NaN injection: err %v, output:\n%s", err, out)
+	}
+	s := newTmux(t, dir, 100, 30, fmt.Sprintf("%q replay %q", bin, tr))
+	stepToNaN(t, s, "REPLAY")
+}
+
+// TestTUIWithoutTerminal checks the commands that need a terminal refuse
+// to start without one (exit 2, one line suggesting the text form), and
+// replay --print needs none.
+func TestTUIWithoutTerminal(t *testing.T) {
+	model := refdata.Path(t, "stories260K", "stories260K.gguf")
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	tr := filepath.Join(dir, "ok.json")
+	if out, err := exec.Command(bin, "run", "-m", model, "--temp", "0", "-n", "4", "--trace-output", tr).CombinedOutput(); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	notTrace := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notTrace, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string // in stderr (code != 0) or stdout
+	}{
+		{[]string{"replay", tr}, 2, "--print"},
+		{nil, 2, "run --trace"},
+		{[]string{"debug", "-m", model}, 2, "run --trace"},
+		{[]string{"replay", "--print", tr}, 0, "ExecutionSucceeded"},
+		{[]string{"replay", "--print", notTrace}, 2, "notes.txt"},
+		{[]string{"replay", notTrace}, 2, "notes.txt"},
+		{[]string{"replay", filepath.Join(dir, "missing.json"), "--print"}, 2, "missing.json"},
+		{[]string{"replay"}, 2, ""},
+	} {
+		t.Run(strings.Join(append([]string{"infertrace"}, tc.args...), " "), func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.code, stderr.String())
+			}
+			out := stdout.String()
+			if code != 0 {
+				out = stderr.String()
+				if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 || !strings.HasPrefix(out, "infertrace: ") {
+					t.Errorf("want one line `infertrace: ...`, got %q", out)
+				}
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks %q: %q", tc.want, out)
+			}
+		})
+	}
+}
