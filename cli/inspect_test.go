@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infertrace/infertrace/internal/refdata"
+	"github.com/infertrace/infertrace/stats"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Execute(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestInspectStories260K(t *testing.T) {
+	p := refdata.Path(t, "stories260K", "stories260K.gguf")
+	code, out, errs := runCLI(t, "inspect", "--tensors", p)
+	if code != ExitOK || errs != "" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	// Values from ../shared/models/stories260K/README.md.
+	for _, want := range []string{
+		"(1,185,376 bytes)",
+		"GGUF v3, alignment 32, data offset 14176",
+		"n_embd 64, n_layer 5, n_head 8, n_head_kv 4, head_dim 8, n_ff 172, n_vocab 512, n_ctx 2048",
+		"rope norm, dim 8, base 10000; rms_eps 1e-05; output: separate output.weight",
+		`llama, 512 tokens, BOS 1 "<s>", EOS 2 "</s>"`,
+		"48, 292,800 parameters",
+		"metadata (19 keys)",
+		"tokenizer.ggml.seperator_token_id       u32            4294967295",
+		`["<unk>", "<s>", "</s>", ... (512 items)]`,
+		"tensors (48)",
+		"blk.4.ffn_down.weight     F32   [172 64]  44032",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestInspectStatsJSON checks --stats --json against gguf-py's dequantized
+// blk.0.attn_k.weight of each tiny file.
+func TestInspectStatsJSON(t *testing.T) {
+	dir := refdata.Path(t, "tiny", "reference", "dequant")
+	for _, name := range []string{"tiny-llama-f16", "tiny-llama-q8_0", "tiny-llama-q4_k", "tiny-llama-q2_k"} {
+		t.Run(name, func(t *testing.T) {
+			model := refdata.Path(t, "tiny", name+".gguf")
+			code, out, errs := runCLI(t, "inspect", "--stats", "--json", model)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			var rep struct {
+				Format  string `json:"format"`
+				Version int    `json:"version"`
+				Config  struct {
+					NEmbd   int  `json:"n_embd"`
+					NLayer  int  `json:"n_layer"`
+					NHead   int  `json:"n_head"`
+					NHeadKV int  `json:"n_head_kv"`
+					NFF     int  `json:"n_ff"`
+					NVocab  int  `json:"n_vocab"`
+					Tied    bool `json:"tied_output"`
+				} `json:"config"`
+				Metadata []struct {
+					Key string `json:"key"`
+					Len *int   `json:"len"`
+				} `json:"metadata"`
+				Tensors []struct {
+					Name  string        `json:"name"`
+					Shape []int         `json:"shape"`
+					Stats stats.Summary `json:"stats"`
+				} `json:"tensors"`
+			}
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("not one JSON document: %v", err)
+			}
+			c := rep.Config
+			// ../shared/models/README.md: n_embd 256, 2 layers, 4/2 heads, n_ff 768, separate output.
+			if rep.Format != "gguf" || c.NEmbd != 256 || c.NLayer != 2 || c.NHead != 4 || c.NHeadKV != 2 || c.NFF != 768 || c.NVocab != 512 || c.Tied {
+				t.Errorf("config %+v", c)
+			}
+			ref, err := os.ReadFile(filepath.Join(dir, name+".blk.0.attn_k.weight.f32"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			xs := make([]float32, len(ref)/4)
+			for i := range xs {
+				xs[i] = math.Float32frombits(binary.LittleEndian.Uint32(ref[4*i:]))
+			}
+			want := stats.Compute(xs)
+			found := false
+			for _, tn := range rep.Tensors {
+				if tn.Name != "blk.0.attn_k.weight" {
+					continue
+				}
+				found = true
+				s := tn.Stats
+				tol := 1e-6 * want.AbsMax
+				if s.N != want.N || s.NaN != 0 || s.Inf != 0 || math.Abs(s.Min-want.Min) > tol || math.Abs(s.Max-want.Max) > tol ||
+					math.Abs(s.Mean-want.Mean) > tol || math.Abs(s.Std-want.Std) > tol {
+					t.Errorf("stats %+v\nwant (gguf-py) %+v", s, want)
+				}
+			}
+			// token_embd, output_norm, output, and 9 tensors per layer.
+			if !found || len(rep.Tensors) != 3+2*9 {
+				t.Errorf("%d tensors, attn_k found %v", len(rep.Tensors), found)
+			}
+		})
+	}
+}
+
+func TestInspectBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.gguf")
+	// Valid magic and version, then a tensor count of 2^63.
+	b := append([]byte("GGUF"), 3, 0, 0, 0)
+	b = binary.LittleEndian.AppendUint64(b, 1<<63)
+	b = binary.LittleEndian.AppendUint64(b, 0)
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"hostile gguf", []string{"inspect", bad}, bad + ": tensor count is 9223372036854775808"},
+		{"hostile gguf json", []string{"inspect", "--json", "--stats", bad}, bad + ": tensor count"},
+		{"missing file", []string{"inspect", filepath.Join(dir, "nope.gguf")}, "nope.gguf: cannot open: no such file or directory"},
+		{"not a model", []string{"inspect", "inspect.go"}, "inspect.go: not a GGUF or safetensors file"},
+		{"empty dir", []string{"inspect", dir + "/"}, "directory has neither model.safetensors"},
+		{"no model", []string{"inspect"}, "inspect: missing MODEL"},
+		{"model and demo", []string{"inspect", "--demo", bad}, "not both"},
+		{"two models", []string{"inspect", bad, bad}, "accepts at most 1 arg"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, c.args...)
+			if code != ExitInput {
+				t.Errorf("exit %d, want %d", code, ExitInput)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			if !strings.HasPrefix(errs, "infertrace: ") || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.msg) {
+				t.Errorf("stderr %q: want one line containing %q", errs, c.msg)
+			}
+		})
+	}
+}
+
+func TestInspectDemoAndHelp(t *testing.T) {
+	code, out, errs := runCLI(t, "inspect", "--demo", "--tensors")
+	if code != ExitOK || !strings.Contains(out, `name "infertrace-demo"`) || !strings.Contains(out, "token_embd.weight") {
+		t.Errorf("demo: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	code, out, _ = runCLI(t, "inspect", "--help")
+	for _, want := range []string{"Examples:", "infertrace inspect --demo", "--stats", "--tensors", "--json"} {
+		if code != ExitOK || !strings.Contains(out, want) {
+			t.Errorf("help lacks %q (exit %d)", want, code)
+		}
+	}
+}
