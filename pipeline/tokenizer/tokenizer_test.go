@@ -439,3 +439,36 @@ func TestConcurrentEncode(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeGreedyReference decodes llama.cpp's greedy continuations of
+// stories260K and compares with the text llama.cpp printed for them.
+func TestDecodeGreedyReference(t *testing.T) {
+	tok := openStories(t)
+	for _, file := range []string{"once-upon-a-time.llamacpp.json", "once-upon-a-time.q8_0.llamacpp.json", "once-upon-a-time.q4_0.llamacpp.json"} {
+		t.Run(file, func(t *testing.T) {
+			data, err := os.ReadFile(refdata.Path(t, "stories260K", "reference", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ref struct {
+				GreedyTokens []int  `json:"greedy_tokens"`
+				GreedyText   string `json:"greedy_text"`
+			}
+			if err := json.Unmarshal(data, &ref); err != nil {
+				t.Fatal(err)
+			}
+			if len(ref.GreedyTokens) == 0 {
+				t.Fatal("no greedy tokens")
+			}
+			d := tok.NewStreamDecoder()
+			var s strings.Builder
+			for _, id := range ref.GreedyTokens {
+				s.WriteString(d.Add(id))
+			}
+			s.WriteString(d.Flush())
+			if s.String() != ref.GreedyText {
+				t.Errorf("stream decode = %q\nllama.cpp      = %q", s.String(), ref.GreedyText)
+			}
+		})
+	}
+}

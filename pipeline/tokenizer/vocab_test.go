@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/infertrace/infertrace/internal/refdata"
@@ -20,10 +21,16 @@ var vocabNames = []string{
 
 const vocabSep = "\n__ggml_vocab_test__\n"
 
-// loadVocabFile opens ggml-vocab-<name>.gguf and builds its tokenizer.
+var vocabCache sync.Map // name -> *Tokenizer
+
+// loadVocabFile opens ggml-vocab-<name>.gguf and builds its tokenizer
+// (once per test binary: a Tokenizer is immutable).
 func loadVocabFile(tb testing.TB, name string) *Tokenizer {
 	tb.Helper()
 	path := refdata.Path(tb, "vocab", "ggml-vocab-"+name+".gguf")
+	if tok, ok := vocabCache.Load(name); ok {
+		return tok.(*Tokenizer)
+	}
 	f, err := loader.Open(path)
 	if err != nil {
 		tb.Fatalf("open %s: %v", path, err)
@@ -33,6 +40,7 @@ func loadVocabFile(tb testing.TB, name string) *Tokenizer {
 	if err != nil {
 		tb.Fatalf("%s: %v", path, err)
 	}
+	vocabCache.Store(name, tok)
 	return tok
 }
 

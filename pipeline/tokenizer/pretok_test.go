@@ -1,0 +1,59 @@
+package tokenizer
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestPreTokenizerAgreesWithRegex holds llama.cpp's hand-written splitters
+// (gpt-2, llama3) and its collapsed-text regex path (qwen2) to the
+// tokenizer.json regexes run by a real regex engine over real Unicode,
+// on every test-vector input plus some extra cases.
+func TestPreTokenizerAgreesWithRegex(t *testing.T) {
+	texts := []string{
+		"it's I'LL we'Re 'S", "a  b   c\n\n d\r\n\re", "12345678 ½ ²³ ٣٤٥", "\u00a0x\u3000y\u2028",
+		"naïve café ﬁ Ωmega", "привет мир", "中文字符 日本語 한국어", "🦙🚀 !!! ...?", "tab\tend ", "   ",
+	}
+	for _, c := range readVocabCases(t, "gpt-2") {
+		texts = append(texts, c.text)
+	}
+	for _, tc := range []struct {
+		name string
+		ours []string // llama.cpp's regexes (custom or collapsed)
+		ref  string   // the tokenizer.json pattern
+	}{
+		{"gpt-2", []string{gpt2Regex}, `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`},
+		{"llama3", []string{llama3Regex}, `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|(?:\s+)`},
+		{"qwen2", []string{qwen2Regex}, qwen2RegexHF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ours, err := compilePre(tc.ours)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := compileWideRegexStep(tc.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := &pretokenizer{steps: []splitStep{st}}
+			for _, s := range texts {
+				if got, want := ours.split(s), ref.split(s); !slices.Equal(got, want) {
+					t.Errorf("%q:\n got %q\nwant %q", s, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCollapseRegex(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`\p{N}+`, `[\u00D10-9]+`},
+		{`[^\s\p{L}\p{N}]`, `[^\s\u00D2A-Za-z\u00D10-9]`},
+		{`\s?\p{P}+`, `\s?[\u00D3!-#%-*,-/:-;?-@\[-\]_\{\}]+`},
+		{`\p{M}`, `\p{M}`},
+	} {
+		if got := collapseRegex(tc.in); got != tc.want {
+			t.Errorf("collapseRegex(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
