@@ -142,3 +142,30 @@ func TestInjections(t *testing.T) {
 		})
 	}
 }
+
+// TestInjectionOnceCountsOnce: a fault injected in iteration 0 only
+// reaches later iterations through the KV cache; that propagation is not
+// a new producer, so a continued run counts one error.
+func TestInjectionOnceCountsOnce(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	in, err := trace.ParseInjection("nan@blk.1.ffn_out:iteration=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := trace.Config{Steps: trace.AllSteps, OnError: trace.Continue}
+	evs, s := collect(t, m, "Once upon a time", Options{MaxTokens: 4, Trace: &cfg, Injections: []trace.Injection{in}})
+	validate(t, evs)
+	var tally trace.Tally
+	var ops []string
+	for _, ev := range evs {
+		tally.Add(ev)
+		if ev.Payload != nil {
+			for _, is := range ev.Payload.Issues {
+				ops = append(ops, is.Op)
+			}
+		}
+	}
+	if s.Errors() != 1 || tally.Summary(0).ErrorCount != 1 || len(ops) != 1 || ops[0] != "blk.1.ffn_out" {
+		t.Errorf("errors %d (summary %d), issues at %v; want one, at blk.1.ffn_out", s.Errors(), tally.Summary(0).ErrorCount, ops)
+	}
+}

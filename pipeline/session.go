@@ -71,19 +71,20 @@ type Session struct {
 	topIdx                            []int
 
 	// Event state.
-	yield    func(trace.Event) bool
-	inYield  bool
-	ran      bool
-	stopped  bool         // the consumer stopped pulling
-	failure  *trace.Issue // the Jidoka error that stopped the run
-	tainted  bool         // a non-finite stage was reported this iteration
-	errCount int
-	warnings int
-	pending  []trace.Issue
-	nextID   int64
-	frames   [4]frame
-	depth    int
-	iterT0   time.Time
+	yield     func(trace.Event) bool
+	inYield   bool
+	ran       bool
+	stopped   bool         // the consumer stopped pulling
+	failure   *trace.Issue // the Jidoka error that stopped the run
+	tainted   bool         // a non-finite stage was reported this iteration
+	kvTainted []bool       // per layer: the KV cache holds NaN/Inf
+	errCount  int
+	warnings  int
+	pending   []trace.Issue
+	nextID    int64
+	frames    [4]frame
+	depth     int
+	iterT0    time.Time
 }
 
 // frame is an open state: Entered yielded (rec) or merely computed.
@@ -169,6 +170,7 @@ func (m *Model) NewSession(prompt string, opts Options) (*Session, error) {
 	s.gate = make([]float32, n*p.NFF)
 	s.up = make([]float32, n*p.NFF)
 	s.logits = make([]float32, logitRows*p.NVocab)
+	s.kvTainted = make([]bool, p.NLayer)
 	s.kcache = make([][]float32, p.NLayer)
 	s.vcache = make([][]float32, p.NLayer)
 	for l := range s.kcache {
@@ -485,7 +487,7 @@ func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
 		s.record(st, x)
 	}
 	if !finite(x) {
-		s.numerical(op, layer, it, x)
+		s.numerical(st, op, layer, it, x)
 	}
 	return !s.halted()
 }
@@ -519,7 +521,13 @@ const verboseValues = 8
 // numerical handles a stage output holding NaN or Inf. Stages are checked
 // in order, so the first one of an iteration is the producer (its inputs
 // were finite); later ones only propagate it.
-func (s *Session) numerical(op string, layer, it int, x []float32) {
+func (s *Session) numerical(sg stage, op string, layer, it int, x []float32) {
+	if (sg == stKRope || sg == stV) && layer >= 0 {
+		s.kvTainted[layer] = true // later iterations read it from the cache
+	}
+	if sg == stAttnHeads && layer >= 0 && s.kvTainted[layer] {
+		s.tainted = true // propagated from an earlier iteration through the KV cache
+	}
 	if s.tainted {
 		return
 	}
