@@ -97,48 +97,51 @@ func (p *logitsPane) View() string {
 		lines = append(lines, st.Sampled.Render(fit(fmt.Sprintf(" sampled %q id %d · rank %d · p=%.4f",
 			showPiece(pieceOf(sampledID, probs, logits)), sampledID, sampled.SampledRank, sampled.SampledProb), p.w)))
 	}
-	// Rows: the probabilities when sampled, else the raw logits.
-	rows := probs
-	isProb := true
-	if len(rows) == 0 {
-		rows, isProb = logits, false
+	// Rows: the top raw logits (bar scaled from the smallest shown to the
+	// largest), with the sampler's probability where it kept the token;
+	// only the probabilities when no logits were recorded.
+	probOf := map[int]float64{}
+	for _, t := range probs {
+		probOf[t.ID] = t.Score
 	}
-	logitOf := map[int]float64{}
-	for _, t := range logits {
-		logitOf[t.ID] = t.Score
+	rows, byProb := logits, false
+	if len(rows) == 0 {
+		rows, byProb = probs, true
 	}
 	if m.topK > 0 && len(rows) > m.topK {
 		rows = rows[:m.topK]
 	}
-	top := 0.0
+	top, lo := rows[0].Score, rows[len(rows)-1].Score
 	for _, t := range rows {
-		top = math.Max(top, t.Score)
+		top, lo = math.Max(top, t.Score), math.Min(lo, t.Score)
 	}
-	lo := 0.0
-	if !isProb {
-		lo = rows[len(rows)-1].Score
+	if byProb {
+		lo = 0
+	} else {
+		lo -= (top - lo) / 4 // the smallest shown still gets a bar
 	}
-	pieceW := 10
-	numW := 18
+	pieceW, numW := 10, 17
 	barW := max(4, p.w-pieceW-numW-5)
+	colHead := fmt.Sprintf("%-*s%*s", pieceW+4+barW, "    token", numW, "logit     prob")
+	lines = append(lines, st.Dim.Render(fit(colHead, p.w)))
 	var body []string
 	for i, t := range rows {
-		frac := 0.0
-		if top-lo > 0 {
+		frac := 1.0
+		if top > lo {
 			frac = (t.Score - lo) / (top - lo)
 		}
 		mark := " "
 		if t.ID == sampledID {
 			mark = "▶"
 		}
-		val := fmt.Sprintf("%7.3f", t.Score)
-		if isProb {
-			val = fmt.Sprintf("%6.2f%%", t.Score*100)
-			if l, ok := logitOf[t.ID]; ok {
-				val += fmt.Sprintf(" %7.3f", l)
-			}
+		logit, prob := "", "      —"
+		if !byProb {
+			logit = fmt.Sprintf("%8.3f", t.Score)
 		}
-		row := fmt.Sprintf("%s%2d %-*s %-*s %s", mark, i+1, pieceW, fit(fmt.Sprintf("%q", showPiece(t.Piece)), pieceW), barW, bar(frac, barW), val)
+		if pr, ok := probOf[t.ID]; ok {
+			prob = fmt.Sprintf("%6.2f%%", pr*100)
+		}
+		row := fmt.Sprintf("%s%2d %-*s %-*s %8s %s", mark, i+1, pieceW, fit(fmt.Sprintf("%q", showPiece(t.Piece)), pieceW), barW, bar(frac, barW), logit, prob)
 		if t.ID == sampledID {
 			row = st.Sampled.Render(fit(row, p.w))
 		} else {

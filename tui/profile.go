@@ -76,7 +76,7 @@ func (p *profilePane) View() string {
 	}
 	lines = append(lines, st.Dim.Render(fit(fmt.Sprintf(" wall %s · measured %s · coverage %.0f%%",
 		fmtNS(prof.WallNS), fmtNS(prof.MeasuredNS), prof.Coverage*100), p.w)))
-	nameW, numW := 15, 26
+	nameW, numW := 17, 26
 	barW := max(4, p.w-nameW-numW-1)
 	var body []string
 	for _, c := range prof.Categories {
