@@ -72,7 +72,11 @@ func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 		}
 		opts := tui.DefaultOptions()
 		opts.TopK = f.TraceTopK
-		return tui.Run(rs.LiveSource(sink), opts)
+		err := tui.Run(rs.LiveSource(sink), opts)
+		if jw != nil && jw.Tally().Status == "" { // quit before the run ended
+			jw.Abort("the TUI was closed before the run finished")
+		}
+		return err
 	}
 
 	var sinks []trace.Sink

@@ -169,3 +169,43 @@ func TestInjectionOnceCountsOnce(t *testing.T) {
 		t.Errorf("errors %d (summary %d), issues at %v; want one, at blk.1.ffn_out", s.Errors(), tally.Summary(0).ErrorCount, ops)
 	}
 }
+
+// TestEnginePanicIsExecutionFailed: a panic inside the engine ends the
+// sequence with ExecutionFailed (InternalError) and Run reports it; a
+// panic in the consumer's loop body is not swallowed.
+func TestEnginePanicIsExecutionFailed(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	cfg := trace.Config{Steps: trace.AllSteps}
+	s, err := m.NewSession("Once upon a time", Options{MaxTokens: 2, Trace: &cfg,
+		OnToken: func(int, string) { panic("boom") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var evs []trace.Event
+	for ev := range s.Events() {
+		evs = append(evs, ev)
+	}
+	validate(t, evs)
+	last := evs[len(evs)-1]
+	if last.Type != trace.ExecutionFailed || last.Error != "InternalError" || !strings.Contains(last.Cause, "boom") {
+		t.Errorf("last event %s %q %q, want ExecutionFailed InternalError naming the panic", last.Type, last.Error, last.Cause)
+	}
+	if s.Failure() == nil {
+		t.Error("Failure() is nil after an engine panic")
+	}
+
+	s2, err := m.NewSession("Once upon a time", Options{MaxTokens: 2, Trace: &cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	defer func() {
+		if r := recover(); r != "consumer" {
+			t.Errorf("recovered %v, want the consumer's own panic", r)
+		}
+	}()
+	for range s2.Events() {
+		panic("consumer")
+	}
+}

@@ -245,9 +245,10 @@ func (s *Session) Events() iter.Seq[trace.Event] {
 			if s.inYield { // the consumer's panic, not ours
 				panic(r)
 			}
-			s.emit(trace.Event{Type: trace.ExecutionFailed, Error: "InternalError",
-				Cause: fmt.Sprintf("engine panic: %v", r),
-				Hint:  "this is a bug in infertrace; please report it with the trace file"})
+			is := trace.Issue{Severity: trace.SevError, Code: "InternalError", Message: fmt.Sprintf("engine panic: %v", r),
+				Hint: "this is a bug in infertrace; please report it with the trace file"}
+			s.failure = &is
+			s.emit(trace.Event{Type: trace.ExecutionFailed, Error: is.Code, Cause: is.Message, Hint: is.Hint})
 		}()
 		s.run()
 	}
