@@ -124,3 +124,74 @@ func BenchmarkKernelQuantize(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkKernelDotQx4 is the four-row dot: four 4096-value rows against
+// one activation row per call.
+func BenchmarkKernelDotQx4(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	x := randF32(r, benchCols)
+	for _, typ := range Types() {
+		if goKernels.dotQ[typ] == nil {
+			continue
+		}
+		ti, _ := typ.Info()
+		nb := benchCols / ti.BlockSize
+		w := RandomBlocks(typ, 4*nb, r)
+		vt := vecDotType(typ)
+		vti, _ := vt.Info()
+		xq := make([]byte, benchCols/vti.BlockSize*vti.BlockBytes)
+		if err := QuantizeRow(vt, x, xq); err != nil {
+			b.Fatal(err)
+		}
+		var out [4]float32
+		for _, ks := range benchSets() {
+			b.Run(fmt.Sprintf("%s/%v", ks.name, typ), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					ks.dotQx4[typ](w, nb*ti.BlockBytes, xq, nb, &out)
+				}
+				reportFlops(b, 4*2*benchCols)
+			})
+		}
+	}
+}
+
+// matmulShapes are the 110M LLaMA's matrices (rows × cols): attention
+// projections, FFN gate/up, FFN down, and the tied LM head.
+var matmulShapes = []struct{ rows, cols int }{{768, 768}, {2048, 768}, {768, 2048}, {32000, 768}}
+
+// BenchmarkMatMul runs Pool.MatMul at the 110M shapes for the main weight
+// types, batch 1 (generation) and 64 (prompt), 1 and 2 threads, with the
+// active kernels (INFERTRACE_KERNELS=go for the fallback). MB/s is weight
+// bytes streamed per second.
+//
+//	go test -run '^$' -bench 'MatMul' -benchtime 20x ./tensor/
+func BenchmarkMatMul(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, typ := range []Type{F32, F16, Q8_0, Q4_0, Q4_K, Q6_K} {
+		for _, sh := range matmulShapes {
+			ti, _ := typ.Info()
+			w := Matrix{Type: typ, Rows: sh.rows, Cols: sh.cols, RowBytes: sh.cols / ti.BlockSize * ti.BlockBytes}
+			w.Data = RandomBlocks(typ, sh.rows*sh.cols/ti.BlockSize, r)
+			for _, batch := range []int{1, 64} {
+				if batch == 64 && sh.rows == 32000 {
+					continue // the LM head runs on the last position only
+				}
+				x := randF32(r, batch*sh.cols)
+				dst := make([]float32, batch*sh.rows)
+				for _, threads := range []int{1, 2} {
+					name := fmt.Sprintf("%v/%dx%d/b%d/t%d", typ, sh.rows, sh.cols, batch, threads)
+					b.Run(name, func(b *testing.B) {
+						p := NewPool(threads)
+						defer p.Close()
+						b.SetBytes(int64(len(w.Data)))
+						for b.Loop() {
+							p.MatMul(dst, w, x, batch)
+						}
+						reportFlops(b, float64(2*sh.rows*sh.cols*batch))
+					})
+				}
+			}
+		}
+	}
+}

@@ -25,6 +25,12 @@ type kernelSet struct {
 	// activation row xq encoded in vecDotType(t) — bit-for-bit the integer
 	// algorithm of ggml's ggml_vec_dot_<t>_<vt> (generic C version).
 	dotQ [BF16 + 1]func(w, xq []byte, nb int) float32
+	// dotQx4[t](w, stride, xq, nb, out): dotQ[t] of the four rows at w[0:],
+	// w[stride:], w[2*stride:], w[3*stride:] with one activation row, each
+	// out[i] bit-identical to dotQ[t] on that row. Optional in a SIMD set
+	// (which shares the activation work across the rows); fillFromGo fills
+	// a nil entry with four dotQ calls.
+	dotQx4 [BF16 + 1]func(w []byte, stride int, xq []byte, nb int, out *[4]float32)
 }
 
 // goKernels is the pure-Go reference implementation, always available.
@@ -126,8 +132,24 @@ func fillFromGo(k *kernelSet) {
 		if k.dotQ[i] == nil {
 			k.dotQ[i] = g.dotQ[i]
 		}
+		if k.dotQx4[i] == nil && k.dotQ[i] != nil {
+			k.dotQx4[i] = fourDots(k.dotQ[i])
+		}
 	}
 }
+
+// fourDots is the generic dotQx4: four calls of the one-row dot.
+func fourDots(dot func(w, xq []byte, nb int) float32) func(w []byte, stride int, xq []byte, nb int, out *[4]float32) {
+	return func(w []byte, stride int, xq []byte, nb int, out *[4]float32) {
+		for i := range out {
+			out[i] = dot(w[i*stride:], xq, nb)
+		}
+	}
+}
+
+// The derived entries of goKernels (dotQx4) are filled before any platform
+// init registers a SIMD set (file order: kernels.go runs first).
+func init() { fillFromGo(&goKernels) }
 
 // vecDotType returns the type the activation row is quantized to before an
 // integer dot with a weight row of type t (ggml's type_traits vec_dot_type):

@@ -36,6 +36,12 @@ func dotQ4_0Q8_0AVX2(w, y *byte, nb int) float32
 func dotQ4_KQ8_KAVX2(w, y *byte, nb int) float32
 
 //go:noescape
+func dotQ4_0Q8_0x4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
+
+//go:noescape
+func dotQ8_0Q8_0x4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
+
+//go:noescape
 func quantizeQ8_0AVX2(x *float32, dst *byte, nb int)
 
 // avx2Kernels is the SIMD set; entries left nil are filled from goKernels by
@@ -52,6 +58,10 @@ var avx2Kernels = kernelSet{
 		Q4_0: blockDot(dotQ4_0Q8_0AVX2, 18, 34),
 		Q8_0: blockDot(dotQ8_0Q8_0AVX2, 34, 34),
 		Q4_K: blockDot(dotQ4_KQ8_KAVX2, 144, q8KBlockBytes),
+	},
+	dotQx4: [BF16 + 1]func(w []byte, stride int, xq []byte, nb int, out *[4]float32){
+		Q4_0: blockDot4(dotQ4_0Q8_0x4AVX2, 18, 34),
+		Q8_0: blockDot4(dotQ8_0Q8_0x4AVX2, 34, 34),
 	},
 }
 
@@ -113,6 +123,22 @@ func blockDot(f func(w, y *byte, nb int) float32, wb, yb int) func(w, xq []byte,
 	return func(w, xq []byte, nb int) float32 {
 		w, xq = w[:nb*wb], xq[:nb*yb]
 		return f(bytep(w), bytep(xq), nb)
+	}
+}
+
+// blockDot4 wraps an assembly four-row block dot; the slicing checks that
+// all four rows and the activation are in bounds.
+func blockDot4(f func(w *byte, stride int, y *byte, nb int, out *[4]float32), wb, yb int) func(w []byte, stride int, xq []byte, nb int, out *[4]float32) {
+	return func(w []byte, stride int, xq []byte, nb int, out *[4]float32) {
+		if nb <= 0 {
+			*out = [4]float32{}
+			return
+		}
+		if stride < 0 {
+			panic("tensor: negative row stride")
+		}
+		w, xq = w[:3*stride+nb*wb], xq[:nb*yb]
+		f(&w[0], stride, &xq[0], nb, out)
 	}
 }
 

@@ -290,3 +290,49 @@ func TestQuantizeAVX2(t *testing.T) {
 		}
 	}
 }
+
+// TestDotQx4AVX2 requires each of the four rows of a four-row dot to equal
+// the Go one-row dot bit for bit, with rows packed (stride = row bytes) or
+// spaced out, misaligned weights and activations, and every tail length.
+func TestDotQx4AVX2(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, typ := range Types() {
+		if goKernels.dotQ[typ] == nil {
+			continue
+		}
+		ti, _ := typ.Info()
+		nbs := []int{0, 1, 2, 3, 5, 24, 64}
+		if ti.BlockSize == QK_K {
+			nbs = []int{0, 1, 2, 3}
+		}
+		for _, nb := range nbs {
+			for _, gap := range []int{0, 7} {
+				for off := 0; off < 4; off += 3 {
+					t.Run(fmt.Sprintf("%v/nb=%d/gap=%d/off=%d", typ, nb, gap, off), func(t *testing.T) {
+						stride := nb*ti.BlockBytes + gap
+						w := make([]byte, off+4*stride)[off:]
+						for i := 0; i < 4; i++ {
+							copy(w[i*stride:], randBlocks(r, typ, nb, 0))
+						}
+						xq := quantizedActs(r, typ, nb, 3-off)
+						var got [4]float32
+						avx2Kernels.dotQx4[typ](w[:3*stride+nb*ti.BlockBytes], stride, xq, nb, &got)
+						for i := range got {
+							want := goKernels.dotQ[typ](w[i*stride:], xq, nb)
+							if !sameF32(got[i], want) {
+								t.Fatalf("row %d: avx2 %v (%#x), go %v (%#x)", i, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+							}
+						}
+						goKernels.dotQx4[typ](w[:3*stride+nb*ti.BlockBytes], stride, xq, nb, &got)
+						for i := range got {
+							if want := goKernels.dotQ[typ](w[i*stride:], xq, nb); !sameF32(got[i], want) {
+								t.Fatalf("go dotQx4 row %d: %v, want %v", i, got[i], want)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}

@@ -279,8 +279,14 @@ func (p *Pool) matmulRange(worker, start, end int) {
 			switch a.mode {
 			case modeQuant:
 				xq := p.xq[b*a.xqStride : (b+1)*a.xqStride]
-				dot := ks.dotQ[w.Type]
-				for r := t0; r < t1; r++ {
+				dot, dot4 := ks.dotQ[w.Type], ks.dotQx4[w.Type]
+				r := t0
+				// Four rows per call share the activation work; same bits
+				// as four dot calls.
+				for ; r+4 <= t1; r += 4 {
+					dot4(w.Data[r*w.RowBytes:], w.RowBytes, xq, a.nb, (*[4]float32)(out[r:r+4]))
+				}
+				for ; r < t1; r++ {
 					out[r] = dot(w.Row(r), xq, a.nb)
 				}
 			case modeF32:

@@ -290,3 +290,121 @@ qzzero:
 qzdone:
 	VZEROUPPER
 	RET
+
+// Four-row dots: rows at w, w+stride, w+2*stride, w+3*stride against one
+// activation row. Lane r of X0 is row r's sumf, so each row keeps its own
+// sequential per-block chain (bit-identical to the one-row kernels) while
+// the activation loads, the 8*y sums and the dy conversion are shared and
+// the four chains advance in one VADDPS.
+
+// Q4ROW(reg, dst): int32x8 partial sums of sum((q-8)*y) for the Q4_0 block
+// at (reg), given Y10 = y quants and Y12 = 8*y pair sums. Clobbers Y8, Y9.
+#define Q4ROW(reg, dst) \
+	VMOVDQU     2(reg), X8     \
+	VPSRLW      $4, X8, X9     \
+	VINSERTI128 $1, X9, Y8, Y8 \
+	VPAND       Y15, Y8, Y8    \
+	VPMADDUBSW  Y10, Y8, Y8    \
+	VPSUBW      Y12, Y8, Y8    \
+	VPMADDWD    Y13, Y8, dst
+
+// Q8ROW(reg, dst): int32x8 partial sums of the Q8_0 block at (reg) times
+// the activation widened in Y10 (values 0-15) and Y11 (16-31).
+#define Q8ROW(reg, dst) \
+	VPMOVSXBW 2(reg), Y8  \
+	VPMOVSXBW 18(reg), Y9 \
+	VPMADDWD  Y10, Y8, Y8 \
+	VPMADDWD  Y11, Y9, Y9 \
+	VPADDD    Y9, Y8, dst
+
+// DX4: X9 = float32 of the four rows' block scales at (R8)..(R11).
+#define DX4 \
+	MOVWLZX   (R8), AX            \
+	VMOVD     AX, X9              \
+	VPINSRW   $1, (R9), X9, X9    \
+	VPINSRW   $2, (R10), X9, X9   \
+	VPINSRW   $3, (R11), X9, X9   \
+	VCVTPH2PS X9, X9
+
+// func dotQ4_0Q8_0x4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
+TEXT ·dotQ4_0Q8_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), R8
+	MOVQ   stride+8(FP), BX
+	MOVQ   y+16(FP), DI
+	MOVQ   nb+24(FP), CX
+	LEAQ   (R8)(BX*1), R9
+	LEAQ   (R9)(BX*1), R10
+	LEAQ   (R10)(BX*1), R11
+	CONSTS
+	VXORPS X0, X0, X0
+
+q4x4loop:
+	TESTQ        CX, CX
+	JEQ          q4x4done
+	VMOVDQU      2(DI), Y10
+	VPMADDUBSW   Y10, Y14, Y12
+	Q4ROW(R8, Y1)
+	Q4ROW(R9, Y2)
+	Q4ROW(R10, Y3)
+	Q4ROW(R11, Y4)
+	REDUCE4
+	DX4
+	VPBROADCASTW (DI), X10
+	VCVTPH2PS    X10, X10
+	VMULPS       X9, X7, X7
+	VMULPS       X10, X7, X7
+	VADDPS       X7, X0, X0
+	ADDQ         $18, R8
+	ADDQ         $18, R9
+	ADDQ         $18, R10
+	ADDQ         $18, R11
+	ADDQ         $34, DI
+	DECQ         CX
+	JMP          q4x4loop
+
+q4x4done:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func dotQ8_0Q8_0x4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
+TEXT ·dotQ8_0Q8_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), R8
+	MOVQ   stride+8(FP), BX
+	MOVQ   y+16(FP), DI
+	MOVQ   nb+24(FP), CX
+	LEAQ   (R8)(BX*1), R9
+	LEAQ   (R9)(BX*1), R10
+	LEAQ   (R10)(BX*1), R11
+	VXORPS X0, X0, X0
+
+q8x4loop:
+	TESTQ        CX, CX
+	JEQ          q8x4done
+	VPMOVSXBW    2(DI), Y10
+	VPMOVSXBW    18(DI), Y11
+	Q8ROW(R8, Y1)
+	Q8ROW(R9, Y2)
+	Q8ROW(R10, Y3)
+	Q8ROW(R11, Y4)
+	REDUCE4
+	DX4
+	VPBROADCASTW (DI), X10
+	VCVTPH2PS    X10, X10
+	VMULPS       X10, X9, X9
+	VMULPS       X9, X7, X7
+	VADDPS       X7, X0, X0
+	ADDQ         $34, R8
+	ADDQ         $34, R9
+	ADDQ         $34, R10
+	ADDQ         $34, R11
+	ADDQ         $34, DI
+	DECQ         CX
+	JMP          q8x4loop
+
+q8x4done:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
