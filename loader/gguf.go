@@ -27,32 +27,48 @@ type ggufParser struct {
 	off  uint64
 }
 
+// what names the field being read, for error messages. It is formatted
+// only when an error occurs, so that reading a header allocates nothing
+// per field.
+type what struct {
+	field string // "type", "offset", ...
+	kind  string // "metadata key", "tensor", or "" for file-level fields
+	name  string
+}
+
+func (w what) String() string {
+	if w.kind == "" {
+		return w.field
+	}
+	return w.field + " of " + w.kind + " " + quote(w.name)
+}
+
 func (p *ggufParser) remaining() uint64 { return uint64(len(p.b)) - p.off }
 
-func (p *ggufParser) truncated(what string) error {
-	return formatErr(p.name, ErrTruncated, "file ends at byte %d while reading %s (truncated file?)", len(p.b), what)
+func (p *ggufParser) truncated(w what) error {
+	return formatErr(p.name, ErrTruncated, "file ends at byte %d while reading %s (truncated file?)", len(p.b), w)
 }
 
 // take returns the next n bytes.
-func (p *ggufParser) take(n uint64, what string) ([]byte, error) {
+func (p *ggufParser) take(n uint64, w what) ([]byte, error) {
 	if n > p.remaining() {
-		return nil, p.truncated(what)
+		return nil, p.truncated(w)
 	}
 	s := p.b[p.off : p.off+n]
 	p.off += n
 	return s, nil
 }
 
-func (p *ggufParser) u32(what string) (uint32, error) {
-	s, err := p.take(4, what)
+func (p *ggufParser) u32(w what) (uint32, error) {
+	s, err := p.take(4, w)
 	if err != nil {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint32(s), nil
 }
 
-func (p *ggufParser) u64(what string) (uint64, error) {
-	s, err := p.take(8, what)
+func (p *ggufParser) u64(w what) (uint64, error) {
+	s, err := p.take(8, w)
 	if err != nil {
 		return 0, err
 	}
@@ -61,30 +77,32 @@ func (p *ggufParser) u64(what string) (uint64, error) {
 
 // count reads a u64 element count and checks that count elements of at
 // least minSize bytes each fit in the rest of the file.
-func (p *ggufParser) count(what string, minSize uint64) (int, error) {
-	n, err := p.u64(what)
+func (p *ggufParser) count(w what, minSize uint64) (int, error) {
+	n, err := p.u64(w)
 	if err != nil {
 		return 0, err
 	}
 	hi, need := bits.Mul64(n, minSize)
 	if hi != 0 || need > p.remaining() {
 		return 0, formatErr(p.name, ErrTooLarge, "%s is %d, but only %d bytes remain after byte %d (file is %d bytes)",
-			what, n, p.remaining(), p.off, len(p.b))
+			w, n, p.remaining(), p.off, len(p.b))
 	}
 	return int(n), nil
 }
 
-func (p *ggufParser) str(what string) (string, error) {
+func (p *ggufParser) str(w what) (string, error) {
 	start := p.off
-	n, err := p.u64(what + " length")
+	lw := w
+	lw.field += " length"
+	n, err := p.u64(lw)
 	if err != nil {
 		return "", err
 	}
 	if n > p.remaining() {
 		return "", formatErr(p.name, ErrTooLarge, "%s at byte %d has length %d, past the end of the file (%d bytes)",
-			what, start, n, len(p.b))
+			w, start, n, len(p.b))
 	}
-	s, _ := p.take(n, what)
+	s, _ := p.take(n, w)
 	return string(s), nil
 }
 
@@ -92,14 +110,14 @@ func (p *ggufParser) str(what string) (string, error) {
 // in-memory copy) and fills f. Tensor Data are views of data.
 func parseGGUF(f *File, data []byte) error {
 	p := &ggufParser{name: f.Path, b: data}
-	magic, err := p.take(4, "the magic")
+	magic, err := p.take(4, what{field: "the magic"})
 	if err != nil {
 		return err
 	}
 	if string(magic) != ggufMagic {
 		return formatErr(p.name, ErrNotModel, "not a GGUF file (magic %q, want %q)", magic, ggufMagic)
 	}
-	version, err := p.u32("the version")
+	version, err := p.u32(what{field: "the version"})
 	if err != nil {
 		return err
 	}
@@ -117,11 +135,11 @@ func parseGGUF(f *File, data []byte) error {
 
 	// A tensor info is at least 8 (name length) + 4 (n_dims) + 4 (type) +
 	// 8 (offset) bytes; a key/value at least 8 (key length) + 4 (type) + 1.
-	nTensors, err := p.count("tensor count", 24)
+	nTensors, err := p.count(what{field: "tensor count"}, 24)
 	if err != nil {
 		return err
 	}
-	nKV, err := p.count("metadata key/value count", 13)
+	nKV, err := p.count(what{field: "metadata key/value count"}, 13)
 	if err != nil {
 		return err
 	}
@@ -129,14 +147,14 @@ func parseGGUF(f *File, data []byte) error {
 	f.Meta = newMetadata(nKV)
 	for range nKV {
 		keyOff := p.off
-		key, err := p.str("metadata key")
+		key, err := p.str(what{field: "metadata key"})
 		if err != nil {
 			return err
 		}
 		if _, dup := f.Meta.vals[key]; dup {
 			return formatErr(p.name, ErrDuplicate, "duplicate metadata key %q at byte %d", key, keyOff)
 		}
-		vt, err := p.u32("type of metadata key " + quote(key))
+		vt, err := p.u32(what{"type", "metadata key", key})
 		if err != nil {
 			return err
 		}
@@ -164,14 +182,14 @@ func parseGGUF(f *File, data []byte) error {
 	infos := make([]info, 0, nTensors)
 	byName := make(map[string]int, nTensors)
 	for i := range nTensors {
-		name, err := p.str("tensor name")
+		name, err := p.str(what{field: "tensor name"})
 		if err != nil {
 			return err
 		}
 		if _, dup := byName[name]; dup {
 			return formatErr(p.name, ErrDuplicate, "duplicate tensor name %q (tensor %d)", name, i)
 		}
-		nDims, err := p.u32("n_dims of tensor " + quote(name))
+		nDims, err := p.u32(what{"n_dims", "tensor", name})
 		if err != nil {
 			return err
 		}
@@ -182,7 +200,7 @@ func parseGGUF(f *File, data []byte) error {
 		elems := uint64(1)
 		overflow := false
 		for d := range dims {
-			x, err := p.u64("dims of tensor " + quote(name))
+			x, err := p.u64(what{"dims", "tensor", name})
 			if err != nil {
 				return err
 			}
@@ -196,11 +214,11 @@ func parseGGUF(f *File, data []byte) error {
 			elems = lo
 			dims[d] = int(x)
 		}
-		typ, err := p.u32("type of tensor " + quote(name))
+		typ, err := p.u32(what{"type", "tensor", name})
 		if err != nil {
 			return err
 		}
-		off, err := p.u64("offset of tensor " + quote(name))
+		off, err := p.u64(what{"offset", "tensor", name})
 		if err != nil {
 			return err
 		}
@@ -256,11 +274,11 @@ func parseGGUF(f *File, data []byte) error {
 
 // value decodes one metadata value of type vt for key at nesting depth.
 func (p *ggufParser) value(vt ValueType, key string, depth int) (Value, error) {
-	what := "value of metadata key " + quote(key)
+	w := what{"value", "metadata key", key}
 	v := Value{Type: vt}
 	switch vt {
 	case TypeUint8, TypeInt8, TypeBool:
-		s, err := p.take(1, what)
+		s, err := p.take(1, w)
 		if err != nil {
 			return v, err
 		}
@@ -272,7 +290,7 @@ func (p *ggufParser) value(vt ValueType, key string, depth int) (Value, error) {
 			return v, formatErr(p.name, ErrBadValue, "metadata key %q: bool byte is %d, want 0 or 1", key, s[0])
 		}
 	case TypeUint16, TypeInt16:
-		s, err := p.take(2, what)
+		s, err := p.take(2, w)
 		if err != nil {
 			return v, err
 		}
@@ -282,7 +300,7 @@ func (p *ggufParser) value(vt ValueType, key string, depth int) (Value, error) {
 			v.bits = uint64(int64(int16(x)))
 		}
 	case TypeUint32, TypeInt32, TypeFloat32:
-		x, err := p.u32(what)
+		x, err := p.u32(w)
 		if err != nil {
 			return v, err
 		}
@@ -295,13 +313,13 @@ func (p *ggufParser) value(vt ValueType, key string, depth int) (Value, error) {
 			v.bits = math.Float64bits(float64(math.Float32frombits(x)))
 		}
 	case TypeUint64, TypeInt64, TypeFloat64:
-		x, err := p.u64(what)
+		x, err := p.u64(w)
 		if err != nil {
 			return v, err
 		}
 		v.bits = x
 	case TypeString:
-		s, err := p.str(what)
+		s, err := p.str(w)
 		if err != nil {
 			return v, err
 		}
@@ -318,7 +336,7 @@ func (p *ggufParser) array(key string, depth int) (Value, error) {
 	if depth >= maxNesting {
 		return Value{}, formatErr(p.name, ErrNesting, "metadata key %q: arrays nested more than %d deep", key, maxNesting)
 	}
-	et, err := p.u32("array element type of metadata key " + quote(key))
+	et, err := p.u32(what{"array element type", "metadata key", key})
 	if err != nil {
 		return Value{}, err
 	}
@@ -326,13 +344,13 @@ func (p *ggufParser) array(key string, depth int) (Value, error) {
 	if !elem.valid() {
 		return Value{}, formatErr(p.name, ErrBadValue, "metadata key %q: array of unknown value type %d", key, et)
 	}
-	n, err := p.count("array length of metadata key "+quote(key), elem.minSize())
+	n, err := p.count(what{"array length", "metadata key", key}, elem.minSize())
 	if err != nil {
 		return Value{}, err
 	}
 	v := Value{Type: TypeArray, Elem: elem}
 	// Fixed-size elements: the count check above guarantees the bytes.
-	fixed := func(size uint64) []byte { s, _ := p.take(uint64(n)*size, ""); return s }
+	fixed := func(size uint64) []byte { s, _ := p.take(uint64(n)*size, what{}); return s }
 	le := binary.LittleEndian
 	switch elem {
 	case TypeUint8:
@@ -413,7 +431,7 @@ func (p *ggufParser) array(key string, depth int) (Value, error) {
 	case TypeString:
 		a := make([]string, n)
 		for i := range a {
-			if a[i], err = p.str("string array element of metadata key " + quote(key)); err != nil {
+			if a[i], err = p.str(what{"string array element", "metadata key", key}); err != nil {
 				return Value{}, err
 			}
 		}

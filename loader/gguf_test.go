@@ -143,8 +143,21 @@ func hostileGGUF() []struct {
 	keyPastEnd.u64(1)
 	keyPastEnd.u64(1 << 40)
 	keyPastEnd = append(keyPastEnd, "general.architecture"...)
+	// Section boundaries of the valid file.
+	kvEnd := 24
+	for _, kv := range validGGUF().kvs {
+		kvEnd += 8 + len(kv.key) + 4 + len(kv.val)
+	}
+	infoEnd := kvEnd
+	for _, tn := range validGGUF().tensors {
+		infoEnd += 8 + len(tn.name) + 4 + 8*len(tn.dims) + 4 + 8
+	}
 	var out []tc
 	out = append(out,
+		tc{"cut at end of metadata", valid[:kvEnd], ErrTruncated, fmt.Sprintf("file ends at byte %d while reading tensor name length", kvEnd)},
+		tc{"cut at end of tensor infos", valid[:infoEnd], ErrOutOfBounds,
+			fmt.Sprintf(`tensor "token_embd.weight" data [offset %d, size 384] lies past the end of the file (%d bytes)`, ds, infoEnd)},
+		tc{"cut at data section", valid[:ds], ErrOutOfBounds, fmt.Sprintf(`tensor "token_embd.weight" data [offset %d, size 384] lies past the end of the file (%d bytes)`, ds, ds)},
 		tc{"wrong magic", mod(func(g *gguf) { g.magic = "GGML" }), ErrNotModel, `not a GGUF file (magic "GGML", want "GGUF")`},
 		tc{"version 1", mod(func(g *gguf) { g.version = 1 }), ErrVersion, "GGUF version 1 is not supported"},
 		tc{"version 99", mod(func(g *gguf) { g.version = 99 }), ErrVersion, "unsupported GGUF version 99"},
@@ -281,7 +294,49 @@ func TestTruncatedEveryByte(t *testing.T) {
 // allocate by a multiple of its size: no count or length in a header can
 // make the loader allocate more than the file could describe.
 func TestHostileAllocations(t *testing.T) {
-	for _, c := range hostileGGUF() {
+	cases := hostileGGUF()
+	// Valid but dense headers: the most values per byte a file can hold.
+	const n = 20000
+	dense := func(name string, build func(g *gguf)) {
+		g := &gguf{}
+		build(g)
+		cases = append(cases, struct {
+			name string
+			b    []byte
+			kind error
+			msg  string
+		}{name: name, b: g.bytes()})
+	}
+	dense("20000 one-byte keys", func(g *gguf) {
+		for i := range n {
+			g.kv(fmt.Sprintf("%x", i), TypeUint8, func(e *enc) { e.u8(1) })
+		}
+	})
+	dense("20000 empty tensors", func(g *gguf) {
+		for i := range n {
+			g.tensors = append(g.tensors, gtensor{name: fmt.Sprintf("%x", i), dims: []uint64{0}})
+		}
+	})
+	dense("20000 empty nested arrays", func(g *gguf) {
+		g.kv("a", TypeArray, func(e *enc) {
+			e.u32(uint32(TypeArray))
+			e.u64(n)
+			for range n {
+				e.u32(uint32(TypeUint8))
+				e.u64(0)
+			}
+		})
+	})
+	dense("20000 empty strings", func(g *gguf) {
+		g.kv("a", TypeArray, func(e *enc) {
+			e.u32(uint32(TypeString))
+			e.u64(n)
+			for range n {
+				e.str("")
+			}
+		})
+	})
+	for _, c := range cases {
 		alloc := allocated(func() { _, _ = FromBytes("bad.gguf", c.b) })
 		if limit := 16*uint64(len(c.b)) + 64<<10; alloc > limit {
 			t.Errorf("%s: %d bytes allocated for a %d-byte file (limit %d)", c.name, alloc, len(c.b), limit)
