@@ -47,9 +47,7 @@ var (
 		// would silently replace.
 		`\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-\u1F7Dᾀ-ᾴᾶ-ᾼ\u1FBEῂ-ῄῆ-ῌῐ-\u1FD3ῖ-\u1FDBῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤ\u2126ℨ\u212A-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+`,
 		`\s?[!-/:-~！-／：-～‘-‟　-。]+`,
-		// llama.cpp writes `\s+$`; ECMAScript's $ is the end of input only,
-		// which is \z in regexp2's .NET syntax.
-		`\s+\z`,
+		trailingSpaceRegex,
 		`[一-龥ࠀ-一가-퟿]+`,
 		`\p{N}+`,
 	}}
@@ -139,6 +137,44 @@ func KnownPreTypes() []string {
 	return out
 }
 
+// trailingSpaceRegex is llama.cpp's `\s+$` (deepseek-llm), in regexp2
+// syntax (ECMAScript's $ is .NET's \z). It runs as trailingSpaceSplit: a
+// backtracking engine takes quadratic time on a long run of spaces that
+// is not at the end.
+const trailingSpaceRegex = `\s+\z`
+
+// trailingSpaceSplit cuts off the whitespace at the end of each piece,
+// which is the one match of \s+$ (with \s as std::wregex sees it: ASCII
+// whitespace, and the non-ASCII whitespace llama.cpp maps to \v).
+type trailingSpaceSplit struct{}
+
+func (trailingSpaceSplit) split(us []unit, _ *runeViews, pieces []int) []int {
+	out := make([]int, 0, len(pieces))
+	start := 0
+	for _, n := range pieces {
+		i := start + n
+		for i > start && isRegexSpace(us[i-1].r) {
+			i--
+		}
+		if i > start {
+			out = append(out, i-start)
+		}
+		if i < start+n {
+			out = append(out, start+n-i)
+		}
+		start += n
+	}
+	return out
+}
+
+func isRegexSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ':
+		return true
+	}
+	return r > 0x7F && classify(r).space
+}
+
 // splitStep refines a list of piece lengths (in units) into finer pieces.
 type splitStep interface {
 	split(us []unit, runes *runeViews, pieces []int) []int
@@ -158,6 +194,9 @@ func compilePre(regexes []string) (*pretokenizer, error) {
 			continue
 		case llama3Regex, llama3RegexHF:
 			p.steps = append(p.steps, llama3Split{})
+			continue
+		case trailingSpaceRegex:
+			p.steps = append(p.steps, trailingSpaceSplit{})
 			continue
 		}
 		st, err := compileRegexStep(expr)

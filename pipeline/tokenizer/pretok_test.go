@@ -2,7 +2,9 @@ package tokenizer
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestPreTokenizerAgreesWithRegex holds llama.cpp's hand-written splitters
@@ -54,6 +56,48 @@ func TestCollapseRegex(t *testing.T) {
 	} {
 		if got := collapseRegex(tc.in); got != tc.want {
 			t.Errorf("collapseRegex(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestTrailingSpaceSplit holds the hand-written \s+$ to the regex.
+func TestTrailingSpaceSplit(t *testing.T) {
+	st, err := compileWideRegexStep(trailingSpaceRegex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &pretokenizer{steps: []splitStep{st}}
+	ours := &pretokenizer{steps: []splitStep{trailingSpaceSplit{}}}
+	for _, s := range []string{"", " ", "a", "a ", " a", "a \t\n", "a\u3000\u00a0", "\u3000", "x\x1c", "a b  c   ", "🦙  "} {
+		if got, want := ours.split(s), ref.split(s); !slices.Equal(got, want) {
+			t.Errorf("%q: got %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestPreTokenizersStayFast runs every pre-tokenizer over long adversarial
+// runs (whitespace before a non-space, one class repeated): a backtracking
+// regex that went quadratic would take seconds here, not milliseconds.
+func TestPreTokenizersStayFast(t *testing.T) {
+	inputs := []string{
+		strings.Repeat(" ", 20000) + "🦙", strings.Repeat(" ", 20000) + "a", strings.Repeat("a", 20000),
+		strings.Repeat("1", 20000), strings.Repeat("!", 20000), strings.Repeat("\n", 20000),
+		strings.Repeat(" \n", 10000), strings.Repeat("\t ", 10000) + "x", strings.Repeat("中", 20000),
+	}
+	for _, name := range KnownPreTypes() {
+		p, err := compilePre(preTypes[name].regexes)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i, s := range inputs {
+			start := time.Now()
+			words := p.split(s)
+			if el := time.Since(start); el > time.Second {
+				t.Errorf("%s: input %d took %v", name, i, el)
+			}
+			if got := strings.Join(words, ""); got != s {
+				t.Fatalf("%s: input %d: pieces do not add up to the text", name, i)
+			}
 		}
 	}
 }
