@@ -83,6 +83,9 @@ weights (F32, F16 or BF16 only). Tensors are streamed, so the 110m preset
 			}
 			switch strings.ToLower(format) {
 			case "gguf":
+				if st, serr := os.Stat(out); serr == nil && st.IsDir() {
+					return BadInput(fmt.Errorf("synth: -o %s is a directory; GGUF output is a file", out))
+				}
 				err = fixtures.WriteGGUFFile(out, s)
 			case "safetensors":
 				if s.Type != tensor.F32 && s.Type != tensor.F16 && s.Type != tensor.BF16 {

@@ -114,6 +114,7 @@ func TestSynthBadInput(t *testing.T) {
 		{[]string{"--format", "onnx", "-o", o}, `--format "onnx"`},
 		{[]string{"--format", "safetensors", "--preset", "demo", "-o", filepath.Join(dir, "d")}, "F32, F16 or BF16 weights, not Q8_0"},
 		{[]string{"--format", "safetensors", "-o", file}, "is a file"},
+		{[]string{"-o", dir}, "is a directory"},
 		{[]string{"--seed", "abc", "-o", o}, "invalid argument"},
 		{[]string{"--bogus", "-o", o}, "unknown flag"},
 		{[]string{"extra", "-o", o}, "unknown command"},
