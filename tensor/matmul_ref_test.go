@@ -50,9 +50,17 @@ func TestMatMulTinyWeights(t *testing.T) {
 					}
 				}
 				// Float path: float32 accumulation over 256 terms. Integer
-				// path: activations rounded to 1/254 of each block's max.
+				// path: activations rounded to 1/254 of each block's max;
+				// F16/BF16 (integer path): activations rounded to 11 or 8
+				// significant bits, at most 2^-11 or 2^-8 relative each.
 				bound := 1e-6
-				if !floatPath && m.Type != tensor.F32 && m.Type != tensor.F16 && m.Type != tensor.BF16 {
+				switch {
+				case floatPath || m.Type == tensor.F32:
+				case m.Type == tensor.F16:
+					bound = 1.0 / 2048
+				case m.Type == tensor.BF16:
+					bound = 1.0 / 256
+				default:
 					bound = 1.0 / 127
 				}
 				t.Logf("%s %s: worst |diff|/Σ|w·x| %.2e", m.Type, l.Kernel, worst)

@@ -21,7 +21,9 @@ type Pool struct {
 	// FloatPath makes MatMul dequantize every quantized weight row to
 	// float32 and dot it with the float32 activations (the reference math of
 	// the numpy stage statistics) instead of quantizing the activations and
-	// using the integer kernels (llama.cpp's math).
+	// using the integer kernels (llama.cpp's math). For F16/BF16 weights it
+	// keeps the activations in float32 instead of rounding them to F16/BF16
+	// as llama.cpp does.
 	FloatPath bool
 
 	mu      sync.Mutex
@@ -34,6 +36,7 @@ type Pool struct {
 	mm      matmulArgs
 	mmRange func(worker, start, end int) // p.matmulRange, bound once
 	xq      []byte                       // quantized activation rows
+	xr      []float32                    // activations rounded to F16/BF16
 	rowBuf  [][]float32                  // per-worker dequantized weight row
 	names   map[nameKey]string           // kernel names, built once each
 }
@@ -183,7 +186,9 @@ const tileBytes = 16 << 10
 // once into vecDotType(w.Type) (in pool scratch) and uses the integer dot
 // of the active kernels; with FloatPath, or for types without an integer
 // dot, each weight row is dequantized into scratch and dotted in float32.
-// F32/F16/BF16 weights are dotted with the float32 activations directly.
+// F32 weights are dotted with the float32 activations; F16/BF16 weights
+// with the activations rounded to F16/BF16 first (llama.cpp's vec_dot_type),
+// or with FloatPath, with the float32 activations unchanged.
 //
 // Rows are split into contiguous chunks, one per worker; weights are read
 // in tiles of rows, each tile against every batch row. Every output value
@@ -203,10 +208,16 @@ func (p *Pool) MatMul(dst []float32, w Matrix, x []float32, batch int) Launch {
 	switch {
 	case w.Type == F32:
 		a.mode = modeF32
-	case w.Type == F16:
+	case w.Type == F16 || w.Type == BF16:
 		a.mode = modeF16
-	case w.Type == BF16:
-		a.mode = modeBF16
+		if w.Type == BF16 {
+			a.mode = modeBF16
+		}
+		if !p.FloatPath {
+			// llama.cpp converts the activations to the weight type
+			// (vec_dot_type F16/BF16) before the dot: do the same.
+			a.x = p.roundActivations(w.Type, x[:batch*w.Cols])
+		}
 	case p.FloatPath || ks.dotQ[w.Type] == nil:
 		a.mode = modeDequant
 		for i := range p.rowBuf {
@@ -246,6 +257,26 @@ func (p *Pool) MatMul(dst []float32, w Matrix, x []float32, batch int) Launch {
 		FLOPs:         2 * int64(w.Rows) * int64(w.Cols) * int64(batch),
 		BytesRead:     int64(w.Rows)*int64(w.RowBytes) + 4*int64(batch)*int64(w.Cols),
 	}
+}
+
+// roundActivations returns x rounded to F16 or BF16 precision (as float32
+// values), in pool scratch.
+func (p *Pool) roundActivations(t Type, x []float32) []float32 {
+	if cap(p.xr) < len(x) {
+		p.xr = make([]float32, len(x))
+	}
+	xr := p.xr[:len(x)]
+	var b [2]byte
+	for i, v := range x {
+		if t == F16 {
+			putFP16(b[:], v)
+			xr[i] = fp16(b[:])
+		} else {
+			putBF16(b[:], v)
+			xr[i] = bf16(b[:])
+		}
+	}
+	return xr
 }
 
 func checkMatMul(dst []float32, w Matrix, x []float32, batch int) error {
