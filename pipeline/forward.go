@@ -44,7 +44,8 @@ func (s *Session) forward(iter int, toks []int) bool {
 	n, dim := len(toks), p.NEmbd
 	x := s.x[:n*dim]
 
-	f := s.begin(trace.Embed, iter, trace.NoLayer, n, dim)
+	s.enterIDs = toks
+	f := s.begin(trace.Embed, iter, trace.NoLayer, n, dim, nil)
 	t := s.tick()
 	for i, id := range toks {
 		if s.embedRow(x[i*dim:(i+1)*dim], id) != nil {
@@ -67,7 +68,7 @@ func (s *Session) forward(iter int, toks []int) bool {
 	}
 
 	// LM head: final norm, then the logits of the rows that are needed.
-	f = s.begin(trace.LMHead, iter, trace.NoLayer, n, dim)
+	f = s.begin(trace.LMHead, iter, trace.NoLayer, n, dim, x)
 	xb := s.xb[:n*dim]
 	t = s.tick()
 	for i := range n {
@@ -104,10 +105,10 @@ func (s *Session) block(iter, l, n int) bool {
 	qDim, kvDim := p.NHead*hd, p.NHeadKV*hd
 	x, xb := s.x[:n*dim], s.xb[:n*dim]
 
-	fb := s.begin(trace.TransformerBlock, iter, l, n, dim)
+	fb := s.begin(trace.TransformerBlock, iter, l, n, dim, x)
 
 	// Attention norm.
-	f := s.begin(trace.LayerNorm, iter, l, n, dim)
+	f := s.begin(trace.LayerNorm, iter, l, n, dim, x)
 	t := s.tick()
 	for i := range n {
 		rmsNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], w.AttnNorm, p.RMSEps)
@@ -118,7 +119,7 @@ func (s *Session) block(iter, l, n int) bool {
 	}
 
 	// Attention: projections, RoPE, cache, scores, weighted V, output.
-	f = s.begin(trace.Attention, iter, l, n, dim)
+	f = s.begin(trace.Attention, iter, l, n, dim, xb)
 	q, k, v := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]
 	s.matmul(trace.QkvProjection, q, w.Wq, w.names.wq, xb, n, iter, l)
 	s.matmul(trace.QkvProjection, k, w.Wk, w.names.wk, xb, n, iter, l)
@@ -160,7 +161,7 @@ func (s *Session) block(iter, l, n int) bool {
 	}
 
 	// FFN norm.
-	f = s.begin(trace.LayerNorm, iter, l, n, dim)
+	f = s.begin(trace.LayerNorm, iter, l, n, dim, x)
 	t = s.tick()
 	for i := range n {
 		rmsNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], w.FFNNorm, p.RMSEps)
@@ -171,7 +172,7 @@ func (s *Session) block(iter, l, n int) bool {
 	}
 
 	// SwiGLU feed-forward.
-	f = s.begin(trace.FFN, iter, l, n, dim)
+	f = s.begin(trace.FFN, iter, l, n, dim, xb)
 	gate, up := s.gate[:n*p.NFF], s.up[:n*p.NFF]
 	s.matmul(trace.GateProjection, gate, w.Gate, w.names.gate, xb, n, iter, l)
 	if !s.stage(stFFNGate, iter, l, ops[stFFNGate], gate) {

@@ -16,7 +16,7 @@ func tensorDequantizeRow(m tensor.Matrix, r int, dst []float32) error {
 func (s *Session) matmul(b trace.Brick, dst []float32, w tensor.Matrix, name string, x []float32, batch, it, layer int) {
 	var f *frame
 	if s.kern {
-		f = s.begin(trace.KernelLaunch, it, layer, batch, w.Cols)
+		f = s.begin(trace.KernelLaunch, it, layer, batch, w.Cols, nil)
 	}
 	t := s.tick()
 	ln := s.pool.MatMul(dst[:batch*w.Rows], w, x[:batch*w.Cols], batch)

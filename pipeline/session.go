@@ -82,6 +82,8 @@ type Session struct {
 	warnings  int
 	pending   []trace.Issue
 	nextID    int64
+	enterText string // extra input of the next begin (TOKENIZE)
+	enterIDs  []int  // extra input of the next begin (EMBED)
 	frames    [4]frame
 	depth     int
 	iterT0    time.Time
@@ -256,8 +258,10 @@ func (s *Session) Events() iter.Seq[trace.Event] {
 
 func (s *Session) run() {
 	s.emit(trace.Event{Type: trace.ExecutionStarted, Run: s.runInfo()})
-	f := s.begin(trace.Tokenize, 0, trace.NoLayer, 0, 0)
+	s.enterText = s.promptText
+	f := s.begin(trace.Tokenize, 0, trace.NoLayer, 0, 0, nil)
 	if f.rec {
+		f.payload.Text = s.promptText
 		f.payload.TokenIDs = s.prompt
 		f.payload.Pieces = s.pieces
 		f.payload.Shape = []int{len(s.prompt)}
@@ -335,7 +339,7 @@ func (s *Session) runInfo() *trace.RunInfo {
 
 // sampleStep runs SAMPLE on the last logits.
 func (s *Session) sampleStep(it int) (int, bool) {
-	f := s.begin(trace.Sample, it, trace.NoLayer, 1, s.m.Params.NVocab)
+	f := s.begin(trace.Sample, it, trace.NoLayer, 1, s.m.Params.NVocab, nil)
 	t := s.tick()
 	id, prob := s.sampler.Sample(s.lastLogits, s.history)
 	s.tock(trace.Sampling, t, 0, 0)
@@ -361,7 +365,7 @@ func (s *Session) sampleStep(it int) (int, bool) {
 
 // decodeStep runs DECODE: the token's text is streamed out.
 func (s *Session) decodeStep(it, id int) bool {
-	f := s.begin(trace.Decode, it, trace.NoLayer, 1, 1)
+	f := s.begin(trace.Decode, it, trace.NoLayer, 1, 1, nil)
 	var text string
 	if s.dec != nil {
 		text = s.dec.Add(id)
@@ -381,7 +385,7 @@ func (s *Session) decodeStep(it, id int) bool {
 
 // profileStep closes the iteration with its BRICK_PROFILE.
 func (s *Session) profileStep(it int) bool {
-	f := s.begin(trace.BrickProfile, it, trace.NoLayer, 0, 0)
+	f := s.begin(trace.BrickProfile, it, trace.NoLayer, 0, 0, nil)
 	prof := s.prof.Finish(time.Since(s.iterT0).Nanoseconds())
 	if f.rec {
 		f.payload.Profile = &prof
@@ -428,18 +432,29 @@ func (s *Session) emit(ev trace.Event) bool {
 	return ok
 }
 
-// begin opens state st; when st is recorded it yields TaskStateEntered.
-// The frame stays valid until the matching end.
-func (s *Session) begin(st trace.State, it, layer, rows, cols int) *frame {
+// begin opens state st; when st is recorded it yields TaskStateEntered,
+// whose payload carries the statistics of input (when not nil) and
+// s.enterText / s.enterIDs (consumed). The frame stays valid until the
+// matching end.
+func (s *Session) begin(st trace.State, it, layer, rows, cols int, input []float32) *frame {
 	f := &s.frames[s.depth]
 	s.depth++
 	*f = frame{state: st}
+	text, ids := s.enterText, s.enterIDs
+	s.enterText, s.enterIDs = "", nil
 	if !s.rec || !s.cfg.Steps.Has(st) || s.halted() {
 		return f
 	}
-	in := &trace.Payload{Iteration: it, Layer: layer, Parent: s.parentID()}
+	in := &trace.Payload{Iteration: it, Layer: layer, Parent: s.parentID(), Text: text}
+	if ids != nil {
+		in.TokenIDs = append([]int(nil), ids...)
+	}
 	if rows > 0 {
 		in.Shape = []int{rows, cols}
+	}
+	if input != nil {
+		sum := stats.Compute(input)
+		in.Stats = &sum
 	}
 	if !s.emit(trace.Event{Type: trace.TaskStateEntered, State: st, Payload: in}) {
 		return f
