@@ -11,10 +11,12 @@ type tokVocab struct{ t *tokenizer.Tokenizer }
 // NewVocab wraps a tokenizer as the engine's Vocab.
 func NewVocab(t *tokenizer.Tokenizer) Vocab { return tokVocab{t} }
 
+// Encode tokenizes text with BOS/EOS as the vocabulary asks.
 func (v tokVocab) Encode(text string, parseSpecial bool) ([]int, error) {
 	return v.t.Encode(text, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: parseSpecial})
 }
 
+// Piece returns the stored text of id, "" outside the vocabulary.
 func (v tokVocab) Piece(id int) string {
 	if id < 0 || id >= v.t.VocabSize() {
 		return ""
@@ -22,10 +24,13 @@ func (v tokVocab) Piece(id int) string {
 	return v.t.Piece(id)
 }
 
+// IsEOG reports whether id ends generation.
 func (v tokVocab) IsEOG(id int) bool { return id >= 0 && id < v.t.VocabSize() && v.t.IsEOG(id) }
 
+// AddBOS reports whether Encode prepends BOS.
 func (v tokVocab) AddBOS() bool { return v.t.AddBOS() }
 
+// NewDecoder returns a streaming detokenizer.
 func (v tokVocab) NewDecoder() Decoder { return tokDecoder{v.t.NewStreamDecoder(), v.t.VocabSize()} }
 
 type tokDecoder struct {
@@ -33,6 +38,7 @@ type tokDecoder struct {
 	n int
 }
 
+// Add returns the text completed by id (ids outside the vocabulary add nothing).
 func (d tokDecoder) Add(id int) string {
 	if id < 0 || id >= d.n {
 		return ""
@@ -40,6 +46,7 @@ func (d tokDecoder) Add(id int) string {
 	return d.d.Add(id)
 }
 
+// Flush returns the pending bytes, an incomplete character as U+FFFD.
 func (d tokDecoder) Flush() string { return d.d.Flush() }
 
 // vocabOf builds the tokenizer of an opened model file: from the GGUF
