@@ -44,6 +44,7 @@ func VocabFromMetadata(m *loader.Metadata) (Vocab, error) {
 	if v.Pre, err = str("tokenizer.ggml.pre", false); err != nil {
 		return v, err
 	}
+	v.Name, _ = m.String("general.name")
 	if _, ok := m.Get("tokenizer.ggml.tokens"); !ok {
 		return v, fmt.Errorf("tokenizer: metadata key tokenizer.ggml.tokens is missing")
 	}

@@ -39,6 +39,10 @@ type Vocab struct {
 	PAD            int       // -1 when absent
 	AddBOS, AddEOS bool      // add BOS / EOS when EncodeOptions.AddSpecial
 	AddSpacePrefix bool      // SPM: prefix text (and text after a special token) with a space
+	// Name is general.name: llama.cpp gives some models' special tokens
+	// whitespace-stripping attributes by name (Phi-3's strip the
+	// whitespace after them).
+	Name string
 }
 
 // EncodeOptions controls Encode.
@@ -78,7 +82,8 @@ type Tokenizer struct {
 	// bytePrefixSpace prefixes each fragment with a space unless it has one
 	// (ByteLevel add_prefix_space).
 	bytePrefixSpace bool
-	special         []int // control/user-defined/unknown ids, longest text first
+	special         []int        // control/user-defined/unknown ids, longest text first
+	lstrip, rstrip  map[int]bool // special tokens that eat the whitespace before/after them
 	eog             map[int]bool
 }
 
@@ -182,7 +187,7 @@ func build(v Vocab, hf *hfFlavour) (*Tokenizer, error) {
 	default:
 		return nil, fmt.Errorf("tokenizer: unsupported tokenizer model %q (want \"llama\" or \"gpt2\")", v.Model)
 	}
-	t.finish()
+	t.finish(v.Name, v.Pre)
 	return t, nil
 }
 
@@ -211,8 +216,9 @@ func (t *Tokenizer) setMerges(merges []string) error {
 var eogTexts = []string{"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",
 	"<|fim_pad|>", "<fim-pad>", "<PAD>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<|file_sep|>"}
 
-// finish derives the end-of-generation set and the special-token cache.
-func (t *Tokenizer) finish() {
+// finish derives the end-of-generation set, the special-token cache and
+// the per-model strip attributes (llama_vocab::impl::load).
+func (t *Tokenizer) finish(name, pre string) {
 	t.eog = map[int]bool{}
 	for _, s := range eogTexts {
 		if id, ok := t.tokenID[s]; ok {
@@ -231,7 +237,30 @@ func (t *Tokenizer) finish() {
 	sort.SliceStable(t.special, func(i, j int) bool {
 		return len(t.tokens[t.special[i]]) > len(t.tokens[t.special[j]])
 	})
+	t.lstrip, t.rstrip = map[int]bool{}, map[int]bool{}
+	name = strings.ToLower(name)
+	switch {
+	case strings.Contains(pre, "jina-v2-de") || strings.Contains(pre, "jina-v2-es") || strings.Contains(pre, "jina-v2-code"):
+		if id, ok := t.tokenID["<mask>"]; ok {
+			t.lstrip[id] = true
+		}
+	case strings.Contains(name, "phi-3") || strings.Contains(name, "phi3"):
+		for _, id := range t.special {
+			t.rstrip[id] = true
+		}
+		if id, ok := t.tokenID["</s>"]; ok {
+			t.rstrip[id] = true
+		}
+		for _, s := range []string{"<unk>", "<s>", "<|endoftext|>"} {
+			if id, ok := t.tokenID[s]; ok {
+				delete(t.rstrip, id)
+			}
+		}
+	}
 }
+
+// cSpace is C's isspace in the "C" locale, which llama.cpp strips with.
+const cSpace = " \t\n\v\f\r"
 
 // fragment is a piece of the input: raw text, or a special token (id >= 0).
 type fragment struct {
@@ -264,11 +293,18 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
 				if i < 0 {
 					break
 				}
-				if i > 0 {
-					next = append(next, fragment{text: rest[:i], id: -1})
+				left := rest[:i]
+				if t.lstrip[id] {
+					left = strings.TrimRight(left, cSpace)
+				}
+				if left != "" {
+					next = append(next, fragment{text: left, id: -1})
 				}
 				next = append(next, fragment{id: id})
 				rest = rest[i+len(tok):]
+				if t.rstrip[id] {
+					rest = strings.TrimLeft(rest, cSpace)
+				}
 			}
 			if rest != "" {
 				next = append(next, fragment{text: rest, id: -1})

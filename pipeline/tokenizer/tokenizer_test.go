@@ -472,3 +472,51 @@ func TestDecodeGreedyReference(t *testing.T) {
 		})
 	}
 }
+
+// TestPhi3StripsAfterSpecial: llama.cpp marks Phi-3's special tokens (by
+// general.name) to swallow the whitespace after them, and "</s>" is a
+// user-defined token there, matched even without ParseSpecial.
+func TestPhi3StripsAfterSpecial(t *testing.T) {
+	tok := loadVocabFile(t, "phi-3")
+	enc := func(s string, parse bool) []int {
+		ids, err := tok.Encode(s, EncodeOptions{ParseSpecial: parse})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	user, end, eos := tok.tokenID["<|user|>"], tok.tokenID["<|end|>"], tok.tokenID["</s>"]
+	var want []int
+	want = append(want, user)
+	want = append(want, enc("Hi", false)...)
+	want = append(want, end)
+	want = append(want, enc("ok", false)...)
+	if got := enc("<|user|>\n  Hi<|end|>\nok", true); !equalIDs(got, want) {
+		t.Errorf("with ParseSpecial: got %v, want %v", got, want)
+	}
+	want = append(append(enc("a", false), eos), enc("b", false)...)
+	if got := enc("a</s> \n b", false); !equalIDs(got, want) {
+		t.Errorf("user-defined </s>: got %v, want %v", got, want)
+	}
+	// Without the name, the newline after <|user|> stays.
+	f, err := loader.Open(refdata.Path(t, "vocab", "ggml-vocab-phi-3.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	v, err := VocabFromMetadata(f.Meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Name = ""
+	plain, err := New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := plain.Encode("<|user|>\nHi", EncodeOptions{ParseSpecial: true})
+	want = append([]int{user}, enc("\nHi", false)...)
+	if !equalIDs(got, want) {
+		t.Errorf("unnamed phi-3: got %v, want %v", got, want)
+	}
+}
+}
