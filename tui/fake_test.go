@@ -18,6 +18,7 @@ type fakeRun struct {
 	gen     []string // generated pieces, one per iteration
 	nLayer  int
 	nanAt   [2]int // iteration, layer of an injected NaN in ffn_out; {-1,-1}: none
+	onNaN   string // "stop" (ExecutionFailed, as --on-error stop) or "continue"
 	profile bool
 }
 
@@ -75,6 +76,18 @@ func (r fakeRun) events() []trace.Event {
 			state(trace.LayerNorm, it, l, &trace.Payload{Tensors: tens(seed, "attn_norm")})
 			state(trace.Attention, it, l, &trace.Payload{Tensors: tens(seed, "q_rope", "k_rope", "v", "attn_heads", "attn_out", "attn_residual")})
 			state(trace.LayerNorm, it, l, &trace.Payload{Tensors: tens(seed+1, "ffn_norm")})
+			if r.nanAt == [2]int{it, l} && r.onNaN == "continue" {
+				// --on-error continue: the state exits with the NaN and
+				// its issue; the block output inherits the NaN.
+				bad := stats.Compute([]float32{float32(math.NaN()), 1, 2})
+				out := tens(seed+2, "ffn_gate", "ffn_up", "ffn_act")
+				out["ffn_out"] = bad
+				is := trace.NumericalIssue(fmt.Sprintf("blk.%d.ffn_out", l), trace.FFN, l, it, bad)
+				state(trace.FFN, it, l, &trace.Payload{Tensors: out, Issues: []trace.Issue{is}})
+				emit(trace.Event{Type: trace.TaskStateExited, State: trace.TransformerBlock,
+					Payload: &trace.Payload{Iteration: it, Layer: l, Tensors: map[string]stats.Summary{"ffn_out": bad, "layer_out": bad}}})
+				continue
+			}
 			if r.nanAt == [2]int{it, l} {
 				emit(trace.Event{Type: trace.TaskStateEntered, State: trace.FFN, Payload: &trace.Payload{Iteration: it, Layer: l}})
 				bad := stats.Compute([]float32{float32(math.NaN()), 1, 2})

@@ -41,6 +41,14 @@ func summarize(ev *trace.Event) node {
 	n := node{id: ev.ID, typ: ev.Type, state: ev.State, layer: trace.NoLayer}
 	if ev.Type == trace.ExecutionFailed {
 		n.flags |= flagFailed
+		// A run stopped by a NaN/Inf ends here without exiting the
+		// producing state, so `break if nan|inf` must match the failure.
+		switch ev.Error {
+		case trace.CodeNaN:
+			n.flags |= flagNaN
+		case trace.CodeInf:
+			n.flags |= flagInf
+		}
 	}
 	p := ev.Payload
 	if p == nil {

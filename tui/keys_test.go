@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/infertrace/infertrace/trace"
@@ -41,7 +43,12 @@ func TestMotionKeys(t *testing.T) {
 		{"break on iteration", defaultRun(), DefaultOptions(), append([]string{":"}, "break SAMPLE iteration=2"), "TaskStateEntered SAMPLE i2 l-1", "breakpoint 1", false},
 		{"break if prob", defaultRun(), Options{Breakpoints: []string{"if prob<0.8"}}, []string{"c"}, "TaskStateExited SAMPLE i0 l-1", "breakpoint 1: if prob<0.8", false},
 		{"break if std", defaultRun(), Options{Breakpoints: []string{"if std>1.5"}}, []string{"c"}, "", "breakpoint 1: if std>1.5", false},
-		{"break if nan", nanRun(), Options{Breakpoints: []string{"if nan"}}, []string{"c"}, "ExecutionFailed", "end of run", true},
+		{"break if nan (stop)", nanRun(), Options{Breakpoints: []string{"if nan"}}, []string{"c"}, "ExecutionFailed", "breakpoint 1: if nan", true},
+		{"break if nan (continue)", nanContinueRun(), Options{Breakpoints: []string{"if nan"}}, []string{"c"}, "TaskStateExited FFN i1 l3", "breakpoint 1: if nan", true},
+		{"break if inf never", nanContinueRun(), Options{Breakpoints: []string{"if inf"}}, []string{"c"}, "ExecutionSucceeded", "end of run", true},
+		{"continue stops at the producer", nanContinueRun(), DefaultOptions(), []string{"c"}, "TaskStateExited FFN i1 l3", "NumericalError.NaN in blk.3.ffn_out", true},
+		{"continue past the error", nanContinueRun(), DefaultOptions(), []string{"c", "c"}, "ExecutionSucceeded", "end of run", true},
+		{"break if nan catches propagation", nanContinueRun(), Options{Breakpoints: []string{"if nan"}}, []string{"c", "c"}, "TaskStateExited TRANSFORMER_BLOCK i1 l3", "breakpoint 1: if nan", true},
 		{"goto", defaultRun(), DefaultOptions(), []string{":", "goto 10"}, "", "", false},
 		{"goto beyond recorded", defaultRun(), DefaultOptions(), []string{":", "goto 150"}, "", "at event 150", false},
 		{"goto beyond the end", defaultRun(), DefaultOptions(), []string{"c", ":", "goto 999"}, "ExecutionSucceeded", "the run has", false},
@@ -294,5 +301,28 @@ func TestViewSizes(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestNaNScreen checks what a stop at the producing transition shows: the
+// ERROR flag, the alert naming the producer, the tensor row with its NaN
+// count and the error marks in the timeline.
+func TestNaNScreen(t *testing.T) {
+	m, _ := newModel(t, nanContinueRun(), DefaultOptions())
+	drive(t, m, keys("c")...)
+	v := ansi.Strip(m.View())
+	for _, want := range []string{"ERROR", "✗ NumericalError.NaN: NaN produced by blk.3.ffn_out", "hint:", "✗   ▾ blk.3", "▶     FFN"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("screen lacks %q:\n%s", want, v)
+		}
+	}
+	var row string
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "│blk.3.ffn_out") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, " 1/0 ") {
+		t.Errorf("tensor row does not count the NaN: %q", row)
 	}
 }

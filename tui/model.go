@@ -417,7 +417,7 @@ func (m *Model) stopReason() string {
 		}
 		return ""
 	}
-	if n.isError() && (m.opts.BreakOnError || m.mo.g == goalError) {
+	if m.stopsAsError(m.cursor) && (m.opts.BreakOnError || m.mo.g == goalError) {
 		return "stopped at error: " + m.errorWhat(m.cursor)
 	}
 	if m.mo.g == goalError {
@@ -438,6 +438,16 @@ func (m *Model) stopReason() string {
 		}
 	}
 	return ""
+}
+
+// stopsAsError reports whether the event at i is an error that stops c, n,
+// t (with BreakOnError) and e: a Jidoka error issue, a failed execution, or
+// the first non-finite tensor of the run. Later NaN/Inf tensors are the
+// first one propagating (with --on-error continue) and do not stop again;
+// `break if nan` catches those.
+func (m *Model) stopsAsError(i int) bool {
+	n := &m.h.nodes[i]
+	return n.flags&(flagIssue|flagFailed) != 0 || n.isError() && i == m.h.firstErr
 }
 
 // errorWhat names the error at position i in a few words.
@@ -469,7 +479,7 @@ func (m *Model) errorWhat(i int) string {
 
 func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.keys
-	if key.Matches(msg, k.Quit) && (msg.String() == "ctrl+c" || m.input == inputNone) {
+	if key.Matches(msg, k.Quit) && (msg.String() == "ctrl+c" || m.input == inputNone && !m.bpList) {
 		return tea.Quit
 	}
 	if m.input != inputNone {

@@ -128,7 +128,13 @@ func (m *Model) cur(t *testing.T) trace.Event {
 
 func nanRun() fakeRun {
 	r := defaultRun()
-	r.nanAt = [2]int{1, 3}
+	r.nanAt, r.onNaN = [2]int{1, 3}, "stop"
+	return r
+}
+
+func nanContinueRun() fakeRun {
+	r := nanRun()
+	r.onNaN = "continue"
 	return r
 }
 
