@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/infertrace/infertrace/fixtures"
 	"github.com/infertrace/infertrace/internal/refdata"
 	"github.com/infertrace/infertrace/trace"
 )
@@ -207,5 +209,30 @@ func TestEnginePanicIsExecutionFailed(t *testing.T) {
 	}()
 	for range s2.Events() {
 		panic("consumer")
+	}
+}
+
+// TestWeightNaNProducer: a NaN planted in a weight (the demo-nan preset,
+// blk.1.ffn_down.weight) is reported at the op that multiplies by it.
+func TestWeightNaNProducer(t *testing.T) {
+	spec, err := fixtures.Preset("demo-nan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "demo-nan.gguf")
+	if err := fixtures.WriteGGUFFile(path, spec); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	cfg := trace.Config{Steps: trace.AllSteps}
+	evs, s := collect(t, m, "Once upon a time", Options{MaxTokens: 4, Trace: &cfg})
+	validate(t, evs)
+	last := evs[len(evs)-1]
+	if last.Type != trace.ExecutionFailed || s.Failure() == nil || s.Failure().Op != "blk.1.ffn_out" {
+		t.Errorf("last event %s %q, failure %+v; want ExecutionFailed at blk.1.ffn_out", last.Type, last.Cause, s.Failure())
 	}
 }
