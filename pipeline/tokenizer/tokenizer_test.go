@@ -519,4 +519,3 @@ func TestPhi3StripsAfterSpecial(t *testing.T) {
 		t.Errorf("unnamed phi-3: got %v, want %v", got, want)
 	}
 }
-}
