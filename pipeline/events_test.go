@@ -236,3 +236,26 @@ func TestWeightNaNProducer(t *testing.T) {
 		t.Errorf("last event %s %q, failure %+v; want ExecutionFailed at blk.1.ffn_out", last.Type, last.Cause, s.Failure())
 	}
 }
+
+// bigVocab claims more tokens than the model embeds.
+type bigVocab struct{ Vocab }
+
+func (v bigVocab) Size() int { return v.Vocab.Size() + 10 }
+
+// TestVocabShapeMismatch: a tokenizer larger than the embedding matrix
+// stops the run after TOKENIZE with a ShapeMismatch naming token_embd.
+func TestVocabShapeMismatch(t *testing.T) {
+	base := loadStories(t, "stories260K.gguf")
+	m := *base
+	m.Vocab = bigVocab{base.Vocab}
+	cfg := trace.Config{Steps: trace.AllSteps}
+	evs, s := collect(t, &m, "Once upon a time", Options{MaxTokens: 2, Trace: &cfg})
+	validate(t, evs)
+	last := evs[len(evs)-1]
+	if last.Type != trace.ExecutionFailed || last.Error != trace.CodeShapeMismatch || s.Failure().Op != "token_embd.weight" {
+		t.Errorf("last event %s %s %q, want ExecutionFailed ShapeMismatch at token_embd.weight", last.Type, last.Error, last.Cause)
+	}
+	if len(evs) != 4 { // started, TOKENIZE entered/exited, failed
+		t.Errorf("%d events, want 4 (nothing after TOKENIZE)", len(evs))
+	}
+}

@@ -53,6 +53,8 @@ type Vocab interface {
 	IsEOG(id int) bool
 	// AddBOS reports whether Encode prepends BOS.
 	AddBOS() bool
+	// Size is the number of tokens of the vocabulary.
+	Size() int
 	// NewDecoder returns a streaming detokenizer.
 	NewDecoder() Decoder
 }

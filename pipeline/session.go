@@ -267,7 +267,14 @@ func (s *Session) run() {
 		f.payload.Shape = []int{len(s.prompt)}
 		f.start = time.Now().Add(-s.tokenizeD)
 	}
-	s.end(f)
+	if !s.end(f) {
+		return
+	}
+	// Jidoka: a tokenizer with more tokens than the model's embedding rows
+	// can emit ids the model cannot embed (wrong tokenizer for the model).
+	if v := s.m.Vocab; v != nil && v.Size() > s.m.Params.NVocab {
+		s.jidoka(trace.ShapeMismatch("token_embd.weight", []int{s.m.Params.NEmbd, v.Size()}, []int{s.m.Params.NEmbd, s.m.Params.NVocab}))
+	}
 
 	toks := s.prompt
 	for it := 0; it < s.opts.MaxTokens && !s.halted(); it++ {
@@ -549,7 +556,12 @@ func (s *Session) numerical(sg stage, op string, layer, it int, x []float32) {
 	}
 	s.tainted = true
 	st := s.frames[max(s.depth-1, 0)].state
-	is := trace.NumericalIssue(op, st, layer, it, stats.Compute(x))
+	s.jidoka(trace.NumericalIssue(op, st, layer, it, stats.Compute(x)))
+}
+
+// jidoka handles an error found by a check: it stops the run, or with
+// OnError Continue records it in the next Exited payload.
+func (s *Session) jidoka(is trace.Issue) {
 	s.errCount++
 	if s.cfg.OnError == trace.Continue {
 		s.pending = append(s.pending, is)

@@ -30,6 +30,9 @@ func (v tokVocab) IsEOG(id int) bool { return id >= 0 && id < v.t.VocabSize() &&
 // AddBOS reports whether Encode prepends BOS.
 func (v tokVocab) AddBOS() bool { return v.t.AddBOS() }
 
+// Size is the number of tokens.
+func (v tokVocab) Size() int { return v.t.VocabSize() }
+
 // NewDecoder returns a streaming detokenizer.
 func (v tokVocab) NewDecoder() Decoder { return tokDecoder{v.t.NewStreamDecoder(), v.t.VocabSize()} }
 
