@@ -59,14 +59,23 @@ document. A malformed file is reported in one line and exits 2.`,
 	fs.BoolVar(&inspectFlags.stats, "stats", false, "dequantize every tensor and show its statistics (implies --tensors)")
 	fs.BoolVar(&inspectFlags.tensors, "tensors", false, "list every tensor: name, type, shape, bytes, offset")
 	fs.BoolVar(&inspectFlags.demo, "demo", false, "inspect the built-in demo model instead of a file")
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		help(c, args)
+		resetInspectFlags(c) // --help skips RunE; do not leave it set
+	})
 	Root.AddCommand(cmd)
+}
+
+// resetInspectFlags restores the flags to their defaults: they are
+// package state, and tests run several Executes in one process.
+func resetInspectFlags(cmd *cobra.Command) {
+	cmd.Flags().VisitAll(func(f *pflag.Flag) { _ = f.Value.Set(f.DefValue); f.Changed = false })
 }
 
 func runInspect(cmd *cobra.Command, args []string) error {
 	opts := inspectFlags
-	// Flags are package state: reset them so a second Execute in the same
-	// process (tests) starts from the defaults.
-	defer cmd.Flags().VisitAll(func(f *pflag.Flag) { _ = f.Value.Set(f.DefValue); f.Changed = false })
+	defer resetInspectFlags(cmd)
 
 	var f *loader.File
 	var err error

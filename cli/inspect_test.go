@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -167,5 +168,55 @@ func TestInspectDemoAndHelp(t *testing.T) {
 		if code != ExitOK || !strings.Contains(out, want) {
 			t.Errorf("help lacks %q (exit %d)", want, code)
 		}
+	}
+}
+
+// TestInspectSafetensorsDir inspects a hand-written Hugging Face directory:
+// names mapped to GGUF, dims reversed, stats of the values written.
+func TestInspectSafetensorsDir(t *testing.T) {
+	dir := t.TempDir()
+	vals := []float32{-2, 0.5, 1, 3, 4, -1} // HF shape [3, 2]; mean 11/12, std sqrt(26.208/6) = 2.090
+	h := `{"__metadata__":{"format":"pt"},"model.embed_tokens.weight":{"dtype":"F32","shape":[3,2],"data_offsets":[0,24]}}`
+	b := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+	b = append(b, h...)
+	for _, v := range vals {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	cfg := `{"architectures":["Qwen2ForCausalLM"],"hidden_size":2,"num_hidden_layers":1,"num_attention_heads":1,
+"intermediate_size":4,"vocab_size":3,"rope_theta":1000000.0,"rms_norm_eps":1e-06,"tie_word_embeddings":true}`
+	for name, data := range map[string][]byte{"model.safetensors": b, "config.json": []byte(cfg), "tokenizer.json": []byte("{}")} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errs := runCLI(t, "inspect", "--stats", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"safetensors, data offset " + strconv.Itoa(8+len(h)),
+		"qwen2, name",
+		"n_embd 2, n_layer 1, n_head 1, n_head_kv 1, head_dim 2, n_ff 4, n_vocab 3",
+		"rope neox, dim 2, base 1e+06; rms_eps 1e-06; output: tied",
+		filepath.Join(dir, "tokenizer.json") + " (huggingface)",
+		"qwen2.rope.freq_base",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// name, type, shape (2 fields), bytes, offset, min, max, mean, std, NaN, Inf
+	wantRow := strings.Fields("token_embd.weight F32 [2 3] 24 " + strconv.Itoa(8+len(h)) + " -2 4 0.9167 2.09 0 0")
+	found := false
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "token_embd.weight" {
+			found = true
+			if strings.Join(f, " ") != strings.Join(wantRow, " ") {
+				t.Errorf("row %q, want %q", strings.Join(f, " "), strings.Join(wantRow, " "))
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no token_embd.weight row:\n%s", out)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"math/bits"
 	"os"
@@ -63,15 +65,21 @@ func parseSafetensors(name string, data []byte) ([]stTensor, int64, error) {
 		return bad(ErrTooLarge, "safetensors header length %d exceeds the %d-byte limit", hlen, maxSafetensorsHeader)
 	}
 	header := data[8 : 8+hlen]
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(header, &raw); err != nil {
+	keys, raw, err := jsonObject(header)
+	if err != nil {
 		return nil, 0, &FormatError{File: name, Kind: ErrBadHeader, Cause: err,
 			Problem: "safetensors header is not a JSON object: " + oneLine(err.Error())}
 	}
 	dataStart := 8 + hlen
 	dataLen := uint64(len(data)) - dataStart
 	out := make([]stTensor, 0, len(raw))
-	for hf, msg := range raw {
+	seen := make(map[string]bool, len(keys))
+	for i, hf := range keys {
+		msg := raw[i]
+		if seen[hf] {
+			return bad(ErrDuplicate, "duplicate tensor name %q in the safetensors header", hf)
+		}
+		seen[hf] = true
 		if hf == "__metadata__" {
 			continue
 		}
@@ -377,6 +385,40 @@ func hfMetadata(m *Metadata, path string, b []byte, dirName string) error {
 		m.set(arch+".rope.scaling.type", stringValue(cmp.Or(rs.RopeType, rs.Type, "unknown")))
 	}
 	return nil
+}
+
+// jsonObject decodes a JSON object into its keys and raw values in
+// document order, keeping duplicate keys (encoding/json would silently
+// keep the last one).
+func jsonObject(b []byte) ([]string, []json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil {
+		return nil, nil, err
+	} else if tok != json.Delim('{') {
+		return nil, nil, fmt.Errorf("found %v, want an object", tok)
+	}
+	var keys []string
+	var vals []json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		key, _ := tok.(string) // object keys are always strings
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, key)
+		vals = append(vals, v)
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, errors.New("data after the header object")
+	}
+	return keys, vals, nil
 }
 
 // oneLine keeps error text from spilling over several lines.

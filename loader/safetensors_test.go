@@ -219,7 +219,14 @@ func hostileSafetensors() []struct {
 		{"short", []byte{1, 2, 3}, ErrTruncated, "too short for the 8-byte safetensors header length"},
 		{"header length larger than file", hugeLen, ErrTooLarge, "safetensors header length 4611686018427387904 is larger than the file (15 bytes)"},
 		{"header not JSON", notJSON, ErrBadHeader, "safetensors header is not a JSON object: invalid character 'n'"},
-		{"header a JSON array", func() []byte { var e enc; e.u64(2); return append(e, "[]"...) }(), ErrBadHeader, "not a JSON object"},
+		{"header a JSON array", func() []byte { var e enc; e.u64(2); return append(e, "[]"...) }(), ErrBadHeader, "not a JSON object: found [, want an object"},
+		{"header with trailing data", func() []byte { var e enc; e.u64(4); return append(e, "{}{}"...) }(), ErrBadHeader, "data after the header object"},
+		{"duplicate tensor name", func() []byte {
+			h := `{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`
+			var e enc
+			e.u64(uint64(len(h)))
+			return append(append(e, h...), make([]byte, 8)...)
+		}(), ErrDuplicate, `duplicate tensor name "w" in the safetensors header`},
 		{"entry of the wrong shape", entries(map[string]any{"w": map[string]any{"dtype": "F32", "shape": []int{2}, "data_offsets": []int{0, 8}, "x": 1}}),
 			ErrBadHeader, `safetensors entry "w": want {dtype, shape, data_offsets}`},
 		{"missing offsets", entries(map[string]any{"w": map[string]any{"dtype": "F32", "shape": []int{2}}}), ErrBadHeader, `safetensors entry "w": want dtype, shape and two data_offsets`},
