@@ -261,7 +261,6 @@ func (s *Session) run() {
 	s.enterText = s.promptText
 	f := s.begin(trace.Tokenize, 0, trace.NoLayer, 0, 0, nil)
 	if f.rec {
-		f.payload.Text = s.promptText
 		f.payload.TokenIDs = s.prompt
 		f.payload.Pieces = s.pieces
 		f.payload.Shape = []int{len(s.prompt)}
