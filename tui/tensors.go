@@ -161,6 +161,11 @@ func (p *tensorPane) View() string {
 		}
 	}
 	lines = append([]string{p.c.paneTitle(paneTensors, title, p.w)}, lines...)
+	if m.cursor >= 0 {
+		if ev, err := m.h.At(m.cursor); err == nil && ev.Payload != nil && ev.Payload.Kernel != nil {
+			lines = append(lines, kernelLines(ev.Payload.Kernel, p.w)...)
+		}
+	}
 	if len(ts) == 0 {
 		if len(lines) == 1 {
 			lines = append(lines, st.Dim.Render("  no tensors at this event"))
@@ -212,7 +217,7 @@ func (p *tensorPane) View() string {
 		}
 		body = append(body, row)
 		if p.verbose && len(t.values) > 0 {
-			_, counts := stats.Histogram(t.values, min(32, max(8, p.w-nameW-12)))
+			_, counts := stats.Histogram(t.values, max(4, min(len(t.values), 32, p.w-nameW-2)))
 			body = append(body, st.Bar.Render(fmt.Sprintf("%-*s%s", nameW, "  hist", stats.Sparkline(counts))))
 		}
 	}
@@ -297,4 +302,21 @@ func (m *Model) prevExit(i int) int {
 		}
 	}
 	return -1
+}
+
+// kernelLines describes a KERNEL_LAUNCH.
+func kernelLines(k *trace.KernelInfo, w int) []string {
+	s := fmt.Sprintf("kernel %s", k.Name)
+	if k.Weight != "" {
+		s += " · " + k.Weight
+	}
+	out := []string{s, fmt.Sprintf("%d×%d batch %d · %d workers × %d rows · %s", k.Rows, k.Cols, k.Batch, k.Workers, k.RowsPerWorker, k.Strategy)}
+	if k.DurationUS > 0 {
+		secs := k.DurationUS / 1e6
+		out = append(out, fmt.Sprintf("%s · %.2f GFLOP/s · %.2f GB/s", fmtUS(k.DurationUS), float64(k.FLOPs)/secs/1e9, float64(k.BytesRead)/secs/1e9))
+	}
+	for i := range out {
+		out[i] = fit(out[i], w)
+	}
+	return out
 }

@@ -232,6 +232,16 @@ func (p *timelinePane) label(ri int32, r *tlRow, onPath map[int32]bool) string {
 		return fold + fmt.Sprintf("blk.%d", r.layer)
 	}
 	s := string(r.state)
+	if r.state == trace.KernelLaunch {
+		if ev, err := m.h.At(int(r.last)); err == nil && ev.Payload != nil && ev.Payload.Kernel != nil {
+			k := ev.Payload.Kernel
+			w := strings.TrimSuffix(k.Weight, ".weight")
+			if i := strings.LastIndexByte(w, '.'); strings.HasPrefix(w, "blk.") && i >= 0 {
+				w = w[i+1:]
+			}
+			s = strings.TrimSpace(w + " · " + k.Name)
+		}
+	}
 	if m.h.nodes[r.first].typ == trace.TaskStateEntered && (r.last == r.first || int(r.last) > m.seen) {
 		s += " …" // entered, not yet exited
 	}

@@ -108,10 +108,15 @@ func (t *timeline) add(i int, n *node) int {
 	if t.block >= 0 && (n.layer >= 0 || n.state == trace.KernelLaunch) {
 		parent = t.block
 	}
+	if k := len(t.open); k > 0 && n.typ == trace.TaskStateEntered && t.rows[t.open[k-1]].iter == n.iter &&
+		t.rows[t.open[k-1]].first > parent {
+		// Nested in a state still open (a kernel inside ATTENTION).
+		parent = t.open[k-1]
+	}
 	if n.typ == trace.TaskStateExited {
 		for k := len(t.open) - 1; k >= 0; k-- {
 			r := t.open[k]
-			if t.rows[r].state == n.state && t.rows[r].parent == parent {
+			if t.rows[r].state == n.state {
 				t.open = append(t.open[:k], t.open[k+1:]...)
 				t.mark(r, i, isErr)
 				return int(r)
