@@ -3,6 +3,8 @@ package trace
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -90,5 +92,33 @@ func FuzzParseInjection(f *testing.F) {
 		}
 		x := []float32{1, 2}
 		in.Apply(x)
+	})
+}
+
+func FuzzIndex(f *testing.F) {
+	f.Add([]byte(`{"format":"infertrace/v1","events":[{"id":1,"s":"}\"{"}],"summary":{"status":"SUCCEEDED"}}`))
+	f.Add([]byte(`{"format":"infertrace/v1","events":[{},{}`))
+	path := filepath.Join(f.TempDir(), "t.json")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ix, err := BuildIndex(path, func(done, total int64) {})
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error %q", err)
+		}
+		if ix == nil {
+			return
+		}
+		defer ix.Close()
+		// Every indexed range is one balanced JSON object; reading it
+		// decodes it or fails with an error, never a panic.
+		for i := range ix.Len() {
+			b := data[ix.offsets[i] : ix.offsets[i]+int64(ix.lengths[i])]
+			if b[0] != '{' || b[len(b)-1] != '}' {
+				t.Fatalf("event %d is %q", i, b)
+			}
+			ix.ReadEventAt(i)
+		}
 	})
 }

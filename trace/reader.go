@@ -322,8 +322,10 @@ type Index struct {
 
 // BuildIndex reads the trace file path in one streaming pass, recording
 // the offset of every event; progress (may be nil) is called now and then
-// with the bytes read and the file size. On a truncated or broken file it
-// returns the index of the valid prefix together with the error.
+// with the bytes read and the file size. The pass checks the document's
+// structure only (ReadEventAt decodes each event it reads). On a truncated
+// or broken file it returns the index of the valid prefix together with
+// the error.
 func BuildIndex(path string, progress func(done, total int64)) (*Index, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -338,27 +340,33 @@ func BuildIndex(path string, progress func(done, total int64)) (*Index, error) {
 		f.Close()
 		return nil, err
 	}
-	ix := &Index{f: f, header: rd.header}
-	for {
-		raw, off, err := rd.nextRaw()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			ix.summary = rd.summary
-			return ix, err
-		}
-		ix.offsets = append(ix.offsets, off)
-		ix.lengths = append(ix.lengths, uint32(len(raw)))
-		if progress != nil && len(ix.offsets)%4096 == 0 {
-			progress(rd.cr.n, size)
-		}
+	ix := &Index{f: f, header: rd.header, summary: rd.summary}
+	if rd.state != inEvents {
+		return ix, nil
 	}
-	ix.summary = rd.summary
+	base := rd.dec.InputOffset()
+	if _, err := f.Seek(base, io.SeekStart); err != nil {
+		return ix, fmt.Errorf("%s: seek: %w", path, err)
+	}
+	sc := &eventScanner{r: f, name: path, limit: MaxEventBytes}
+	if progress != nil {
+		sc.progress = func(done int64) { progress(done, size) }
+	}
+	tail, n, err := sc.scanEvents(base, 0, func(off int64, n int) {
+		ix.offsets = append(ix.offsets, off)
+		ix.lengths = append(ix.lengths, uint32(n))
+	})
+	if err != nil {
+		return ix, err
+	}
+	s, err := parseTrailer(tail, size-int64(len(tail)), path, n)
+	if s != nil {
+		ix.summary = s
+	}
 	if progress != nil {
 		progress(size, size)
 	}
-	return ix, nil
+	return ix, err
 }
 
 // Header returns the trace's header.

@@ -298,3 +298,72 @@ func TestIndex(t *testing.T) {
 	}
 	_ = io.EOF
 }
+
+// TestIndexMatchesReaderProperty checks the structural index against the
+// decoding reader on random traces, compact and indented, whole and cut.
+func TestIndexMatchesReaderProperty(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.json")
+	rapid.Check(t, func(t *rapid.T) {
+		evs := genEvents().Draw(t, "events")
+		doc := encode(t, testHeader(), evs, Summary{Status: StatusFailed, ErrorCount: 2})
+		if rapid.Bool().Draw(t, "indent") {
+			var ind bytes.Buffer
+			if err := json.Indent(&ind, doc, "", "\t"); err != nil {
+				t.Fatal(err)
+			}
+			doc = ind.Bytes()
+		}
+		if rapid.Bool().Draw(t, "cut?") {
+			doc = doc[:rapid.IntRange(0, len(doc)).Draw(t, "cut")]
+		}
+		if err := os.WriteFile(path, doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// Reference: the decoder's offsets.
+		var offs []int64
+		var lens []int
+		rd, rerr := OpenReader(bytes.NewReader(doc))
+		if rerr == nil {
+			for {
+				raw, off, err := rd.nextRaw()
+				if err != nil {
+					if err != io.EOF {
+						rerr = err
+					}
+					break
+				}
+				offs, lens = append(offs, off), append(lens, len(raw))
+			}
+		}
+		ix, ierr := BuildIndex(path, nil)
+		if (rerr == nil) != (ierr == nil) || errors.Is(rerr, ErrTruncated) != errors.Is(ierr, ErrTruncated) {
+			t.Fatalf("reader error %v, index error %v", rerr, ierr)
+		}
+		if ix == nil {
+			return
+		}
+		defer ix.Close()
+		if ix.Len() != len(offs) {
+			t.Fatalf("index has %d events, reader %d (errors %v / %v)", ix.Len(), len(offs), ierr, rerr)
+		}
+		for i := range offs {
+			if ix.offsets[i] != offs[i] || int(ix.lengths[i]) != lens[i] {
+				t.Fatalf("event %d at %d+%d, reader %d+%d", i, ix.offsets[i], ix.lengths[i], offs[i], lens[i])
+			}
+			ev, err := ix.ReadEventAt(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := deepEqual(evs[i], ev); err != nil {
+				t.Fatalf("event %d: %v", i, err)
+			}
+		}
+		if rerr == nil {
+			rs, rok := rd.Summary()
+			is, iok := ix.Summary()
+			if rok != iok || rs != is {
+				t.Fatalf("summary %+v %v, reader %+v %v", is, iok, rs, rok)
+			}
+		}
+	})
+}
