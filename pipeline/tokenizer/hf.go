@@ -317,8 +317,8 @@ func (fl *hfFlavour) readPipeline(f *hfFile) error {
 				return errors.New("only the Replace(\" \", \"▁\") normalizer is supported")
 			}
 			replace = true
-		case "NFC", "NFKC":
-			// The vectors we hold are already normalised; keep the text.
+		case "NFC":
+			// Qwen2 declares NFC; llama.cpp does not normalise either.
 		default:
 			return fmt.Errorf("normalizer %q is not supported", c.Type)
 		}

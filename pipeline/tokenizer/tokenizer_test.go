@@ -519,3 +519,37 @@ func TestPhi3StripsAfterSpecial(t *testing.T) {
 		t.Errorf("unnamed phi-3: got %v, want %v", got, want)
 	}
 }
+
+// TestBPEMergeOrder checks rank-ordered merging and llama3's
+// ignore_merges on a hand-made vocabulary: "abc" is a token, but the
+// merges only build "bc" (rank 0) and "ab" (rank 1), so plain BPE ends at
+// a + bc while ignore_merges takes the whole word.
+func TestBPEMergeOrder(t *testing.T) {
+	tokens := []string{"a", "b", "c", "ab", "bc", "abc", "Ġ"}
+	for _, tc := range []struct {
+		pre  string
+		want []int
+	}{
+		{"gpt-2", []int{0, 4}},
+		{"llama3", []int{5}},
+	} {
+		t.Run(tc.pre, func(t *testing.T) {
+			tok, err := New(Vocab{Model: "gpt2", Pre: tc.pre, Tokens: tokens, Merges: []string{"b c", "a b"}, BOS: -1, EOS: -1, UNK: -1, PAD: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tok.Encode("abc", EncodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalIDs(got, tc.want) {
+				t.Errorf("Encode(abc) = %v, want %v", got, tc.want)
+			}
+			// "ab" merges by rank 1 once nothing better is left; a byte with
+			// no token ('d') is dropped, as in llama.cpp.
+			if got, _ := tok.Encode("abd", EncodeOptions{}); !equalIDs(got, []int{3}) {
+				t.Errorf("Encode(abd) = %v, want [3]", got)
+			}
+		})
+	}
+}
