@@ -121,9 +121,9 @@ func VocabOverflow(id, vocab int) Issue {
 const garbageShare = 0.30
 
 // GarbageOutput returns a warning when more than 30% of the runes of text
-// are U+FFFD, private-use or outside the Basic Multilingual Plane's
-// neighbours (plane 2 and up), which is what a broken model or tokenizer
-// produces; nil otherwise.
+// are U+FFFD (invalid UTF-8 decodes as U+FFFD too), private-use, or in
+// plane 2 and up (rare CJK, unassigned, supplementary private use): what a
+// broken model or tokenizer produces. It returns nil otherwise.
 func GarbageOutput(text string) *Issue {
 	total, bad := 0, 0
 	for _, r := range text {
