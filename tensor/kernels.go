@@ -23,7 +23,10 @@ type kernelSet struct {
 	quantizeQ8_K func(x []float32, dst []byte) // len(x)%256==0, as ggml quantize_row_q8_K
 	// dotQ[t](w, xq, nb): dot of nb blocks of a weight row of type t with the
 	// activation row xq encoded in vecDotType(t) — bit-for-bit the integer
-	// algorithm of ggml's ggml_vec_dot_<t>_<vt> (generic C version).
+	// algorithm of ggml's ggml_vec_dot_<t>_<vt> (generic C version). The
+	// Go Q4_1 and Q2_K entries keep the float accumulation order of ggml's
+	// x86 AVX2 versions instead (eight FMA lanes + hsum_float_8), which is
+	// what reproduces the llama.cpp reference logits; see kernels_go.go.
 	dotQ [BF16 + 1]func(w, xq []byte, nb int) float32
 	// dotQx4[t](w, stride, xq, nb, out): dotQ[t] of the four rows at w[0:],
 	// w[stride:], w[2*stride:], w[3*stride:] with one activation row, each

@@ -196,20 +196,33 @@ func dotQ4_0Q8_0Go(w, xq []byte, nb int) float32 {
 	return sumf
 }
 
+// dotQ4_1Q8_1Go follows the float accumulation of ggml's x86 AVX2
+// ggml_vec_dot_q4_1_q8_1, which the reference llama.cpp build ran: eight
+// float lanes (lane l holds the block's products 4l..4l+3) accumulated
+// with fused multiply-adds, the m·s terms summed apart, then the AVX
+// horizontal sum. With the generic C order, one activation-quantization
+// flip moved tiny-llama-q4_1's logits 0.03 away from llama.cpp's; with this
+// order they agree to 5e-6. The integer sums are the generic algorithm's.
 func dotQ4_1Q8_1Go(w, xq []byte, nb int) float32 {
-	var sumf float32
+	var acc [8]float32
+	var summs float32
 	for ib := 0; ib < nb; ib++ {
 		x := (*[20]byte)(w[ib*20:])
 		y := (*[36]byte)(xq[ib*36:])
+		summs += float32(h16(x[2], x[3]) * h16(y[2], y[3]))
+		d0d1 := h16(x[0], x[1]) * h16(y[0], y[1])
 		qs, lo, hi := (*[16]byte)(x[4:]), (*[16]byte)(y[4:]), (*[16]byte)(y[20:])
-		var s int32
-		for j := range 16 {
-			s += int32(qs[j]&0x0f)*int32(int8(lo[j])) + int32(qs[j]>>4)*int32(int8(hi[j]))
+		for l := range 4 {
+			var s0, s1 int32 // lanes l (low nibbles) and l+4 (high nibbles)
+			for k := 4 * l; k < 4*l+4; k++ {
+				s0 += int32(qs[k]&0x0f) * int32(int8(lo[k]))
+				s1 += int32(qs[k]>>4) * int32(int8(hi[k]))
+			}
+			acc[l] = fma32(d0d1, float32(s0), acc[l])
+			acc[l+4] = fma32(d0d1, float32(s1), acc[l+4])
 		}
-		a := float32(float32(h16(x[0], x[1])*h16(y[0], y[1])) * float32(s))
-		sumf += float32(a + float32(h16(x[2], x[3])*h16(y[2], y[3])))
 	}
-	return sumf
+	return hsum8(&acc) + summs
 }
 
 func dotQ5_0Q8_0Go(w, xq []byte, nb int) float32 {
@@ -326,36 +339,76 @@ func sumLanes(sumf float32, sums *[8]float32) float32 {
 	return sumf
 }
 
+// dotQ2_KQ8_KGo follows the float accumulation of ggml's x86 AVX2
+// ggml_vec_dot_q2_K_q8_K (see dotQ4_1Q8_1Go for why): eight float lanes,
+// per super-block first the mins (lane l: bsums 2l and 2l+1 times their
+// mins, scaled by -d·dmin) then the quants (lane l: bytes 4l..4l+3 of each
+// 32-value group, scaled by d), both fused multiply-adds, then the AVX
+// horizontal sum.
 func dotQ2_KQ8_KGo(w, xq []byte, nb int) float32 {
-	var sumf float32
+	var acc [8]float32
 	for i := 0; i < nb; i++ {
 		x := (*[84]byte)(w[i*84:])
 		y := (*q8KBlock)(xq[i*q8KBlockBytes:])
 		sc := (*[16]byte)(x[0:])
-		var summs int32
-		for j := range 16 {
-			summs += q8KBsum(y, j) * int32(sc[j]>>4)
-		}
 		yd := q8KD(y)
-		dall := float32(yd * h16(x[80], x[81]))
-		dmin := float32(yd * h16(x[82], x[83]))
-		var isum int32
-		for k := range 2 {
-			q2 := (*[32]byte)(x[16+32*k:])
-			for j := range 4 {
-				shift := uint(2 * j)
-				q8 := (*[32]byte)(y[4+128*k+32*j:])
-				var i0, i1 int32
-				for l := range 16 {
-					i0 += int32(int8(q8[l])) * int32(q2[l]>>shift&3)
-					i1 += int32(int8(q8[l+16])) * int32(q2[l+16]>>shift&3)
+		d := float32(yd * h16(x[80], x[81]))
+		dmin := -float32(yd * h16(x[82], x[83]))
+		for l := range 8 {
+			prod := q8KBsum(y, 2*l)*int32(sc[2*l]>>4) + q8KBsum(y, 2*l+1)*int32(sc[2*l+1]>>4)
+			acc[l] = fma32(dmin, float32(prod), acc[l])
+		}
+		var sumi [8]int32
+		for j := range 2 {
+			q2 := (*[32]byte)(x[16+32*j:])
+			for k := range 4 {
+				shift := uint(2 * k)
+				q8 := (*[32]byte)(y[4+128*j+32*k:])
+				s0, s1 := int32(sc[8*j+2*k]&0xf), int32(sc[8*j+2*k+1]&0xf)
+				for l := range 4 {
+					var a, b int32 // lanes l (bytes 0..15) and l+4 (bytes 16..31)
+					for m := 4 * l; m < 4*l+4; m++ {
+						a += int32(q2[m]>>shift&3) * int32(int8(q8[m]))
+						b += int32(q2[m+16]>>shift&3) * int32(int8(q8[m+16]))
+					}
+					sumi[l] += s0 * a
+					sumi[l+4] += s1 * b
 				}
-				isum += int32(sc[8*k+2*j]&0xf)*i0 + int32(sc[8*k+2*j+1]&0xf)*i1
 			}
 		}
-		sumf += float32(float32(dall*float32(isum)) - float32(dmin*float32(summs)))
+		for l := range 8 {
+			acc[l] = fma32(d, float32(sumi[l]), acc[l])
+		}
 	}
-	return sumf
+	return hsum8(&acc)
+}
+
+// hsum8 is ggml's hsum_float_8: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)).
+func hsum8(a *[8]float32) float32 {
+	r0, r1, r2, r3 := a[0]+a[4], a[1]+a[5], a[2]+a[6], a[3]+a[7]
+	return (r0 + r2) + (r1 + r3)
+}
+
+// fma32 is a float32 fused multiply-add, a*b+c rounded once (VFMADD*PS).
+// The product is exact in float64; the sum is rounded to float64, with the
+// TwoSum error used to settle the one case where rounding that to float32
+// could go the wrong way (a float64 result exactly halfway between two
+// float32 values). Results in the float32 subnormal range are not needed
+// here and may differ in the last bit.
+func fma32(a, b, c float32) float32 {
+	p := float64(a) * float64(b)
+	s := p + float64(c)
+	bb := s - p
+	e := (p - (s - bb)) + (float64(c) - bb)
+	if u := math.Float64bits(s); e != 0 && u&(1<<29-1) == 1<<28 {
+		if (e > 0) == (s > 0) {
+			u++
+		} else {
+			u--
+		}
+		s = math.Float64frombits(u)
+	}
+	return float32(s)
 }
 
 func dotQ3_KQ8_KGo(w, xq []byte, nb int) float32 {

@@ -3,6 +3,7 @@ package tensor
 import (
 	"encoding/binary"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 )
@@ -26,23 +27,6 @@ func dotQ4_0Q8_0Ref(w, xq []byte, nb int) float32 {
 			s1 += (int32(qs[j]>>4) - 8) * int32(int8(yq[j+16]))
 		}
 		sumf += float32(float32(float32(s0+s1)*fp16(x)) * fp16(y))
-	}
-	return sumf
-}
-
-func dotQ4_1Q8_1Ref(w, xq []byte, nb int) float32 {
-	var sumf float32
-	for ib := 0; ib < nb; ib++ {
-		x := w[ib*20 : ib*20+20]
-		y := xq[ib*36 : ib*36+36]
-		qs, yq := x[4:20], y[4:36]
-		var s0, s1 int32
-		for j := 0; j < 16; j++ {
-			s0 += int32(qs[j]&0x0f) * int32(int8(yq[j]))
-			s1 += int32(qs[j]>>4) * int32(int8(yq[j+16]))
-		}
-		a := float32(float32(fp16(x)*fp16(y)) * float32(s0+s1))
-		sumf += float32(a + float32(fp16(x[2:])*fp16(y[2:])))
 	}
 	return sumf
 }
@@ -116,48 +100,6 @@ func laneSums(a *[QK_K]int8, q8 []byte, scale func(g int) int32, group int) [8]i
 		}
 	}
 	return aux
-}
-
-func dotQ2_KQ8_KRef(w, xq []byte, nb int) float32 {
-	const bb = 84
-	var sumf float32
-	for i := 0; i < nb; i++ {
-		x := w[i*bb : i*bb+bb]
-		yd, q8, bsum := q8K(xq[i*q8KBlockBytes:])
-		sc, q2 := x[0:16], x[16:80]
-		var summs int32
-		for j := 0; j < 16; j++ {
-			summs += bsum(j) * int32(sc[j]>>4)
-		}
-		dall := float32(yd * fp16(x[80:]))
-		dmin := float32(yd * fp16(x[82:]))
-		var isum int32
-		is := 0
-		for k := 0; k < QK_K/128; k++ {
-			shift := uint(0)
-			for j := 0; j < 4; j++ {
-				d := int32(sc[is] & 0xf)
-				is++
-				var isuml int32
-				for l := 0; l < 16; l++ {
-					isuml += int32(int8(q8[l])) * int32((q2[l]>>shift)&3)
-				}
-				isum += d * isuml
-				d = int32(sc[is] & 0xf)
-				is++
-				isuml = 0
-				for l := 16; l < 32; l++ {
-					isuml += int32(int8(q8[l])) * int32((q2[l]>>shift)&3)
-				}
-				isum += d * isuml
-				shift += 2
-				q8 = q8[32:]
-			}
-			q2 = q2[32:]
-		}
-		sumf += float32(float32(dall*float32(isum)) - float32(dmin*float32(summs)))
-	}
-	return sumf
 }
 
 func dotQ3_KQ8_KRef(w, xq []byte, nb int) float32 {
@@ -294,12 +236,13 @@ func q8K(y []byte) (d float32, qs []byte, bsum func(j int) int32) {
 }
 
 // TestDotsMatchGGMLTransliteration: the optimized Go dots give the same
-// bits as the literal transliterations of ggml's generic C, for random
-// valid blocks and extreme activations.
+// bits as the literal transliterations of ggml's C — the generic versions,
+// and for Q4_1 and Q2_K the x86 AVX2 ones — for random valid blocks and
+// extreme activations.
 func TestDotsMatchGGMLTransliteration(t *testing.T) {
 	refs := map[Type]func(w, xq []byte, nb int) float32{
-		Q4_0: dotQ4_0Q8_0Ref, Q4_1: dotQ4_1Q8_1Ref, Q5_0: dotQ5_0Q8_0Ref, Q5_1: dotQ5_1Q8_1Ref,
-		Q8_0: dotQ8_0Q8_0Ref, Q2_K: dotQ2_KQ8_KRef, Q3_K: dotQ3_KQ8_KRef, Q4_K: dotQ4_KQ8_KRef,
+		Q4_0: dotQ4_0Q8_0Ref, Q4_1: dotQ4_1Q8_1AVX2Ref, Q5_0: dotQ5_0Q8_0Ref, Q5_1: dotQ5_1Q8_1Ref,
+		Q8_0: dotQ8_0Q8_0Ref, Q2_K: dotQ2_KQ8_KAVX2Ref, Q3_K: dotQ3_KQ8_KRef, Q4_K: dotQ4_KQ8_KRef,
 		Q5_K: dotQ5_KQ8_KRef, Q6_K: dotQ6_KQ8_KRef,
 	}
 	rng := rand.New(rand.NewPCG(41, 42))
@@ -360,6 +303,133 @@ func clampHalves(t Type, w []byte) {
 	for b := 0; b < len(w); b += ti.BlockBytes {
 		for _, o := range offs {
 			w[b+o+1] &= 0xbb // exponent well below Inf, any sign
+		}
+	}
+}
+
+// fmaRef is a float32 fused multiply-add computed exactly with math/big
+// and rounded once, to nearest even.
+func fmaRef(a, b, c float32) float32 {
+	x := new(big.Float).SetPrec(200).SetFloat64(float64(a))
+	x.Mul(x, new(big.Float).SetPrec(200).SetFloat64(float64(b)))
+	x.Add(x, new(big.Float).SetPrec(200).SetFloat64(float64(c)))
+	f, _ := x.SetMode(big.ToNearestEven).Float32()
+	return f
+}
+
+// hsumFloat8Ref is ggml's hsum_float_8, step by step as its intrinsics.
+func hsumFloat8Ref(v [8]float32) float32 {
+	var res [4]float32
+	for i := range 4 { // _mm_add_ps(extractf128(x,1), castps256_ps128(x))
+		res[i] = v[i+4] + v[i]
+	}
+	res[0], res[1] = res[0]+res[2], res[1]+res[3] // _mm_movehl_ps
+	return res[0] + res[1]                        // _mm_movehdup_ps, _mm_add_ss
+}
+
+// maddubs and madd are _mm256_maddubs_epi16 (unsigned × signed bytes, pairs
+// summed with int16 saturation) and _mm256_madd_epi16 (int16 pairs to int32).
+func maddubs(u, s [32]byte) [16]int32 {
+	var out [16]int32
+	for i := range out {
+		v := int32(u[2*i])*int32(int8(s[2*i])) + int32(u[2*i+1])*int32(int8(s[2*i+1]))
+		out[i] = max(-32768, min(32767, v))
+	}
+	return out
+}
+
+func madd(a, b [16]int32) [8]int32 {
+	var out [8]int32
+	for i := range out {
+		out[i] = a[2*i]*b[2*i] + a[2*i+1]*b[2*i+1]
+	}
+	return out
+}
+
+// dotQ4_1Q8_1AVX2Ref transliterates the x86 AVX2 ggml_vec_dot_q4_1_q8_1.
+func dotQ4_1Q8_1AVX2Ref(w, xq []byte, nb int) float32 {
+	var acc [8]float32
+	var summs float32
+	ones := [16]int32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}
+	for ib := 0; ib < nb; ib++ {
+		x, y := w[ib*20:], xq[ib*36:]
+		summs += fp16(x[2:]) * fp16(y[2:])
+		d0d1 := fp16(x) * fp16(y)
+		var qx, qy [32]byte // bytes_from_nibbles_32: low nibbles, then high
+		for j := range 16 {
+			qx[j], qx[j+16] = x[4+j]&0xf, x[4+j]>>4
+		}
+		copy(qy[:], y[4:36])
+		xy := madd(maddubs(qx, qy), ones) // mul_sum_us8_pairs_float
+		for l := range 8 {
+			acc[l] = fmaRef(d0d1, float32(xy[l]), acc[l])
+		}
+	}
+	return hsumFloat8Ref(acc) + summs
+}
+
+// dotQ2_KQ8_KAVX2Ref transliterates the x86 AVX2 ggml_vec_dot_q2_K_q8_K.
+func dotQ2_KQ8_KAVX2Ref(w, xq []byte, nb int) float32 {
+	var acc [8]float32
+	for i := 0; i < nb; i++ {
+		x, y := w[i*84:], xq[i*q8KBlockBytes:]
+		yd, q8, bsum := q8K(y)
+		d := yd * fp16(x[80:])
+		dmin := -yd * fp16(x[82:])
+		var mins, bs [16]int32
+		for j := range 16 {
+			mins[j], bs[j] = int32(x[j]>>4), bsum(j)
+		}
+		prod := madd(mins, bs)
+		for l := range 8 {
+			acc[l] = fmaRef(dmin, float32(prod[l]), acc[l])
+		}
+		var sumi [8]int32
+		for j := range 2 {
+			for k := range 4 {
+				var q2v, q8v [32]byte
+				for b := range 32 {
+					q2v[b] = x[16+32*j+b] >> (2 * k) & 3
+					q8v[b] = q8[128*j+32*k+b]
+				}
+				// get_scale_shuffle_q3k(k): bytes 0..15 take scale 2k of
+				// this half, bytes 16..31 scale 2k+1, as int16 pairs.
+				var scales [16]int32
+				for m := range 16 {
+					scales[m] = int32(x[8*j+2*k+m/8] & 0xf)
+				}
+				p := madd(scales, maddubs(q2v, q8v))
+				for l := range 8 {
+					sumi[l] += p[l]
+				}
+			}
+		}
+		for l := range 8 {
+			acc[l] = fmaRef(d, float32(sumi[l]), acc[l])
+		}
+	}
+	return hsumFloat8Ref(acc)
+}
+
+// TestFMA32 checks fma32 against math/big on random operands and on sums
+// built to fall exactly between two float32 values before the product's
+// low bits are added.
+func TestFMA32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	r := func() float32 { return float32(rng.NormFloat64() * math.Exp(rng.Float64()*20-10)) }
+	for i := range 200000 {
+		a, b, c := r(), r(), r()
+		if i%4 == 0 {
+			// c = -(a·b rounded to float32) ± half an ulp: the float64 sum
+			// lands on or near a float32 midpoint.
+			p := float32(float64(a) * float64(b))
+			c = -p + float32(math.Ldexp(float64(p), -24))
+		}
+		if got, want := fma32(a, b, c), fmaRef(a, b, c); math.Float32bits(got) != math.Float32bits(want) {
+			if math.Abs(float64(want)) < 1e-37 {
+				continue // subnormal results are out of fma32's contract
+			}
+			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", a, b, c, got, want)
 		}
 	}
 }
