@@ -156,8 +156,13 @@ func (f *File) Config() (Config, error) {
 		return fail("rope dimension %d must be even and at most the head dimension %d", c.RopeDim, c.HeadDim)
 	}
 
+	// RoPE scaling changes the rotation angles; only the identity is
+	// implemented ("none", or "linear" with factor 1).
 	if st, ok := m.String(arch + ".rope.scaling.type"); ok && st != "none" {
-		return Config{}, formatErr(f.Path, ErrUnsupported, "unsupported RoPE scaling %q (%s.rope.scaling.type)", st, arch)
+		factor, hasFactor := m.Float(arch + ".rope.scaling.factor")
+		if st != "linear" || (hasFactor && factor != 1) {
+			return Config{}, formatErr(f.Path, ErrUnsupported, "unsupported RoPE scaling %q (%s.rope.scaling.type)", st, arch)
+		}
 	}
 
 	embd, hasEmbd := f.Tensor("token_embd.weight")

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -29,10 +28,10 @@ type File struct {
 	Version    uint32 // GGUF version (0 for safetensors)
 	Meta       *Metadata
 	Tensors    []*tensor.Tensor // file order; Data are views of the mapping, never copies
-	Alignment  int
-	DataOffset int64
-	Size       int64  // file size in bytes (sum of shards for sharded safetensors)
-	Dir        string // safetensors: the model directory (tokenizer.json lives there)
+	Alignment  int              // GGUF general.alignment (default 32); 1 for safetensors
+	DataOffset int64            // start of the tensor data section (first shard's for sharded safetensors)
+	Size       int64            // file size in bytes (sum of shards for sharded safetensors)
+	Dir        string           // safetensors: the model directory (tokenizer.json lives there)
 
 	index    map[string]int
 	offsets  []int64 // per tensor: byte offset of its data in its file
@@ -161,6 +160,3 @@ func errText(err error) string {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
-
-// base is the name used for a shard or config inside a model directory.
-func base(p string) string { return filepath.Base(p) }

@@ -378,11 +378,15 @@ func hfMetadata(m *Metadata, path string, b []byte, dirName string) error {
 	}
 	if len(c.RopeScaling) > 0 && string(c.RopeScaling) != "null" {
 		var rs struct {
-			Type     string `json:"type"`
-			RopeType string `json:"rope_type"`
+			Type     string   `json:"type"`
+			RopeType string   `json:"rope_type"`
+			Factor   *float64 `json:"factor"`
 		}
-		_ = json.Unmarshal(c.RopeScaling, &rs)
+		_ = json.Unmarshal(c.RopeScaling, &rs) // an odd shape is reported as "unknown" scaling
 		m.set(arch+".rope.scaling.type", stringValue(cmp.Or(rs.RopeType, rs.Type, "unknown")))
+		if rs.Factor != nil {
+			m.set(arch+".rope.scaling.factor", floatValue(*rs.Factor))
+		}
 	}
 	return nil
 }

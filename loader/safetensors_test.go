@@ -171,6 +171,10 @@ func TestSafetensorsConfigErrors(t *testing.T) {
 		{"missing key", `{"model_type": "llama", "hidden_size": 16}`, ErrConfig, "missing metadata key llama.block_count"},
 		{"rope scaling", strings.Replace(tinyHFConfig, `"rope_scaling": null`, `"rope_scaling": {"rope_type": "llama3", "factor": 8.0}`, 1),
 			ErrUnsupported, `unsupported RoPE scaling "llama3"`},
+		{"linear rope scaling", strings.Replace(tinyHFConfig, `"rope_scaling": null`, `"rope_scaling": {"type": "linear", "factor": 2.0}`, 1),
+			ErrUnsupported, `unsupported RoPE scaling "linear"`},
+		{"odd rope scaling", strings.Replace(tinyHFConfig, `"rope_scaling": null`, `"rope_scaling": [1]`, 1),
+			ErrUnsupported, `unsupported RoPE scaling "unknown"`},
 		{"heads", strings.Replace(tinyHFConfig, `"num_key_value_heads": 2`, `"num_key_value_heads": 3`, 1), ErrConfig,
 			"head count 4 is not a multiple of the KV head count 3"},
 	} {
