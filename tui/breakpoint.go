@@ -148,12 +148,14 @@ func (b Breakpoint) Match(n *node) bool {
 		return n.flags&flagNaN != 0
 	case CondInf:
 		return n.flags&flagInf != 0
+	// Nodes keep float32 statistics: compare at that precision, so that
+	// `prob<0.04` does not match a probability recorded as 0.04.
 	case CondStd:
-		return n.flags&flagStats != 0 && float64(n.maxStd) > b.Threshold
+		return n.flags&flagStats != 0 && n.maxStd > float32(b.Threshold)
 	case CondAbsMax:
-		return n.flags&flagStats != 0 && float64(n.maxAbs) > b.Threshold
+		return n.flags&flagStats != 0 && n.maxAbs > float32(b.Threshold)
 	case CondProb:
-		return n.flags&flagSampled != 0 && float64(n.prob) < b.Threshold
+		return n.flags&flagSampled != 0 && n.prob < float32(b.Threshold)
 	}
 	if n.typ != trace.TaskStateEntered || n.state != b.State {
 		return false

@@ -175,7 +175,9 @@ func New(src Source, opts Options) (*Model, error) {
 	}
 	ra, _ := src.(RandomAccess)
 	m.h = newHistory(ra)
-	m.c = &common{styles: DefaultStyles(), keys: DefaultKeyMap(), m: m}
+	// 80×24 until the terminal reports its size (it may never, on a
+	// non-terminal output).
+	m.c = &common{width: 80, height: 24, styles: DefaultStyles(), keys: DefaultKeyMap(), m: m}
 	m.panes = [numPanes]pane{
 		newTimelinePane(m.c), newTensorPane(m.c), newLogitsPane(m.c), newProfilePane(m.c), newTextPane(m.c),
 	}
