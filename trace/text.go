@@ -89,7 +89,7 @@ func (ts *TextSink) Close(s Summary) error {
 		return ts.err
 	}
 	var b bytes.Buffer
-	ts.flushPending(&b)
+	ts.flushUnexited(&b)
 	ts.summary(&b, s)
 	return ts.flush(&b)
 }
@@ -100,7 +100,7 @@ func (ts *TextSink) Note(line string) error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	var b bytes.Buffer
-	ts.flushPending(&b)
+	ts.flushUnexited(&b)
 	b.WriteString(line + "\n")
 	return ts.flush(&b)
 }
@@ -137,7 +137,12 @@ func (ts *TextSink) event(b *bytes.Buffer, ev Event) {
 		ts.leaf(b, ev, in, o.shown)
 		return
 	}
-	ts.flushPending(b)
+	switch ev.Type {
+	case ExecutionSucceeded, ExecutionFailed, ExecutionAborted:
+		ts.flushUnexited(b)
+	default:
+		ts.flushPending(b)
+	}
 	switch ev.Type {
 	case ExecutionStarted:
 		ts.started(b, ev)
@@ -190,6 +195,19 @@ func (ts *TextSink) pop(st State) textOpen {
 		}
 	}
 	return textOpen{state: st, shown: ts.cfg.Steps.Has(st)}
+}
+
+// flushUnexited prints a held Entered at the end of a run (or of a
+// truncated trace): the state never exited.
+func (ts *TextSink) flushUnexited(b *bytes.Buffer) {
+	if ts.pending == nil {
+		return
+	}
+	ev := ts.pending
+	ts.pending = nil
+	d := ts.depth()
+	fmt.Fprintf(b, "%s[%d] %s%s  (not exited)\n", indent(d), StepNumber(ev.State), ev.State, where(ev.Payload))
+	ts.detailsIn(b, d+1, ev.State, ev.Payload, "in ")
 }
 
 // flushPending prints a held Entered as the header of a container.

@@ -207,3 +207,31 @@ func TestPrintTextMatchesLive(t *testing.T) {
 		t.Errorf("PrintText(not a trace) = %v", err)
 	}
 }
+
+func TestTextFailureInsideState(t *testing.T) {
+	rb := &runBuilder{}
+	rb.add(Event{Type: ExecutionStarted})
+	rb.enter(TransformerBlock, Payload{Layer: 2})
+	rb.enter(FFN, Payload{Layer: 2, Iteration: 1, Shape: []int{1, 64}})
+	out := stats.Compute([]float32{float32(math.Inf(1)), 1})
+	is := NumericalIssue("blk.2.ffn_out", FFN, 2, 1, out)
+	rb.add(Event{Type: ExecutionFailed, Error: is.Code, Cause: is.Message, Hint: is.Hint})
+	var b bytes.Buffer
+	ts := NewTextSink(&b, Config{}, nil)
+	var tl Tally
+	for _, ev := range rb.evs {
+		tl.Add(ev)
+		ts.Write(ev)
+	}
+	ts.SetColor(true)
+	ts.Close(tl.Summary(0))
+	want := "▶ ExecutionStarted\n" +
+		"┌ [3] TRANSFORMER_BLOCK  layer 2  iter 0\n" +
+		"  [3] FFN  layer 2  iter 1  shape [1 64]  (not exited)\n" +
+		"✗ ExecutionFailed NumericalError.Inf: Inf produced by blk.2.ffn_out (FFN, layer 2, iteration 1): 1 of 2 values; inputs finite\n" +
+		"  hint: check blk.2.ffn_down.weight for non-finite values (inspect --stats) and the activation range of ffn_act\n" +
+		ansiRed + "── FAILED: 0 prompt + 0 generated tokens, 1 errors, 0 warnings, 0 ms" + ansiReset + "\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Violation is one broken rule of a trace's event history.
@@ -175,7 +176,8 @@ func Validate(r *Reader) []Violation {
 			break
 		}
 		if err != nil {
-			v.add(0, "read", "%v", err)
+			// The caller names the file; do not repeat it.
+			v.add(0, "read", "%s", strings.TrimPrefix(err.Error(), r.name+": "))
 			break
 		}
 		v.Check(ev)
