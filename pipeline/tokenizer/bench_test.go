@@ -11,6 +11,9 @@ import (
 // TestWholeInputIsFast tokenizes each .inp file in one piece: it must take
 // milliseconds (the bound is loose, for a loaded CI machine).
 func TestWholeInputIsFast(t *testing.T) {
+	if raceEnabled {
+		t.Skip("timing test: the race detector slows everything down")
+	}
 	for _, name := range []string{"llama-spm", "gpt-2", "deepseek-llm", "falcon"} {
 		tok := loadVocabFile(t, name)
 		data, err := os.ReadFile(refdata.Path(t, "vocab", "ggml-vocab-"+name+".gguf.inp"))

@@ -79,6 +79,9 @@ func TestTrailingSpaceSplit(t *testing.T) {
 // runs (whitespace before a non-space, one class repeated): a backtracking
 // regex that went quadratic would take seconds here, not milliseconds.
 func TestPreTokenizersStayFast(t *testing.T) {
+	if raceEnabled {
+		t.Skip("timing test: the race detector slows everything down")
+	}
 	inputs := []string{
 		strings.Repeat(" ", 20000) + "🦙", strings.Repeat(" ", 20000) + "a", strings.Repeat("a", 20000),
 		strings.Repeat("1", 20000), strings.Repeat("!", 20000), strings.Repeat("\n", 20000),
@@ -98,7 +101,7 @@ func TestPreTokenizersStayFast(t *testing.T) {
 		for i, s := range inputs {
 			start := time.Now()
 			words := p.split(s)
-			if el := time.Since(start); el > time.Second {
+			if el := time.Since(start); el > 3*time.Second {
 				t.Errorf("%s: input %d took %v", name, i, el)
 			}
 			if got := strings.Join(words, ""); got != s {
