@@ -69,7 +69,8 @@ func (r fakeRun) events() []trace.Event {
 	}
 	state(trace.Tokenize, 0, trace.NoLayer, &trace.Payload{Text: prompt, TokenIDs: ids, Pieces: r.prompt})
 	for it, piece := range r.gen {
-		state(trace.Embed, it, trace.NoLayer, &trace.Payload{Tensors: tens(float64(it), "embed")})
+		state(trace.Embed, it, trace.NoLayer, &trace.Payload{Tensors: tens(float64(it), "embed"),
+			Values: map[string][]float32{"embed": {-1, -0.5, 0, 0.25, 0.5, 0.5, 1, 2}}})
 		for l := 0; l < r.nLayer; l++ {
 			seed := float64(it*10 + l)
 			emit(trace.Event{Type: trace.TaskStateEntered, State: trace.TransformerBlock, Payload: &trace.Payload{Iteration: it, Layer: l}})
@@ -118,6 +119,9 @@ func (r fakeRun) events() []trace.Event {
 				},
 				Categories: []trace.CategoryStat{{Name: "Norm", TotalNS: 100_000, Share: 0.053}, {Name: "Attention", TotalNS: 900_000, Share: 0.474}, {Name: "FFN", TotalNS: 900_000, Share: 0.474}},
 			}
+			total := *prof
+			total.WallNS, total.MeasuredNS = prof.WallNS*int64(it+1), prof.MeasuredNS*int64(it+1)
+			prof.Total = &total
 			state(trace.BrickProfile, it, trace.NoLayer, &trace.Payload{Profile: prof})
 		}
 	}

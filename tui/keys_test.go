@@ -4,9 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/charmbracelet/x/ansi"
-
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/infertrace/infertrace/trace"
 )
@@ -324,5 +323,52 @@ func TestNaNScreen(t *testing.T) {
 	}
 	if !strings.Contains(row, " 1/0 ") {
 		t.Errorf("tensor row does not count the NaN: %q", row)
+	}
+}
+
+// TestPaneKeys checks the panes' own keys: histograms, scrolling, the
+// profile's running total, and which pane shares the right column at 80
+// columns.
+func TestPaneKeys(t *testing.T) {
+	m, _ := newModel(t, defaultRun(), DefaultOptions())
+	drive(t, m, tea.WindowSizeMsg{Width: 80, Height: 16})
+	drive(t, m, keys("s", "s", "s", "s")...) // EMBED exit, with values
+	view := func() string { return ansi.Strip(m.View()) }
+	if v := view(); !strings.Contains(v, "v: histograms") || strings.Contains(v, "  hist") {
+		t.Fatalf("EMBED out before v:\n%s", v)
+	}
+	drive(t, m, keys("2", "v")...)
+	if v := view(); !strings.Contains(v, "  hist") {
+		t.Errorf("v shows no histogram:\n%s", v)
+	}
+	drive(t, m, keys("v", "n", "s", "s", "s", "s")...) // ATTENTION exit: 6 tensors
+	if v := view(); !strings.Contains(v, "blk.0.q_rope") || strings.Contains(v, "blk.0.attn_residual") {
+		t.Fatalf("ATTENTION out at 16 rows should show the first tensors only:\n%s", v)
+	}
+	drive(t, m, keys("j", "j", "j", "j", "j", "j")...)
+	if v := view(); strings.Contains(v, "blk.0.q_rope") || !strings.Contains(v, "blk.0.attn_residual") {
+		t.Errorf("j did not scroll the tensors:\n%s", v)
+	}
+	drive(t, m, keys("k", "k", "k", "k", "k", "k")...)
+	if v := view(); !strings.Contains(v, "blk.0.q_rope") {
+		t.Errorf("k did not scroll back:\n%s", v)
+	}
+	// At 80 columns logits and profile share a slot: 4 brings the profile.
+	drive(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	drive(t, m, keys("t", "4")...)
+	v := view()
+	if !strings.Contains(v, "4 Profile · iter 0") || strings.Contains(v, "3 Logits") {
+		t.Fatalf("4 does not show the profile:\n%s", v)
+	}
+	if !strings.Contains(v, "wall 2.00 ms") {
+		t.Errorf("profile header:\n%s", v)
+	}
+	drive(t, m, keys("t", "a")...)
+	if v := view(); !strings.Contains(v, "total to iter 1") || !strings.Contains(v, "wall 4.00 ms") {
+		t.Errorf("a does not show the running total:\n%s", v)
+	}
+	drive(t, m, keys("3")...)
+	if v := view(); !strings.Contains(v, "3 Logits") {
+		t.Errorf("3 does not bring the logits back:\n%s", v)
 	}
 }
