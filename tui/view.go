@@ -291,6 +291,9 @@ func (m *Model) alertView() []string {
 	return lines
 }
 
+// commandHelp summarises the `:` commands in the full help.
+const commandHelp = ":break STATE [layer=N] [iteration=N] · :break if nan|inf|std>X|absmax>X|prob<X · :delete N · :clear · :goto ID · :set top-k K"
+
 // footerView is the message or input line and the help.
 func (m *Model) footerView() []string {
 	st := m.c.styles
@@ -312,6 +315,9 @@ func (m *Model) footerView() []string {
 	}
 	for _, l := range strings.Split(m.help.View(hk), "\n") {
 		out = append(out, fit(l, w))
+	}
+	if m.showHelp {
+		out = append(out, st.Dim.Render(fit(commandHelp, w)))
 	}
 	return out
 }
