@@ -96,6 +96,17 @@ func TestMatMul(t *testing.T) {
 								}
 							}
 						}
+						// A batch gives, bit for bit, what one call per
+						// activation row gives.
+						one := make([]float32, rows)
+						for b := range batch {
+							p.MatMul(one, w, x[b*cols:(b+1)*cols], 1)
+							for r := range one {
+								if math.Float32bits(one[r]) != math.Float32bits(dst[b*rows+r]) {
+									t.Fatalf("batch row %d, row %d: %g alone, %g in the batch", b, r, one[r], dst[b*rows+r])
+								}
+							}
+						}
 						wantWorkers := min(p.Threads(), rows)
 						if l.Workers > wantWorkers || l.Workers*l.RowsPerWorker < rows || l.Strategy != "rows" {
 							t.Fatalf("%d threads: launch %+v", p.Threads(), l)
