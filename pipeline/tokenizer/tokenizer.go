@@ -110,7 +110,7 @@ func build(v Vocab, hf *hfFlavour) (*Tokenizer, error) {
 	t := &Tokenizer{
 		model:          v.Model,
 		tokens:         make([]string, n),
-		scores:         v.Scores,
+		scores:         append([]float32(nil), v.Scores...),
 		types:          v.Types,
 		tokenID:        make(map[string]int, n),
 		bos:            v.BOS,
@@ -121,7 +121,7 @@ func build(v Vocab, hf *hfFlavour) (*Tokenizer, error) {
 		addEOS:         v.AddEOS,
 		addSpacePrefix: v.AddSpacePrefix,
 	}
-	if t.scores == nil {
+	if v.Scores == nil {
 		t.scores = make([]float32, n)
 	}
 	if t.types == nil {
@@ -462,6 +462,9 @@ func (t *Tokenizer) BOS() int { return t.bos }
 
 // EOS returns the end-of-sequence id, or -1.
 func (t *Tokenizer) EOS() int { return t.eos }
+
+// PAD returns the padding id, or -1.
+func (t *Tokenizer) PAD() int { return t.pad }
 
 // UNK returns the unknown-token id, or -1.
 func (t *Tokenizer) UNK() int { return t.unk }
