@@ -8,8 +8,9 @@ import (
 // The pure-Go kernels. The float dots keep four float32 accumulators (a
 // fixed order, so every call with the same inputs gives the same bits); the
 // quantized dots follow the generic C of ggml-cpu/quants.c operation for
-// operation, with explicit float32 conversions so the compiler can never
-// fuse a multiply-add and change the rounding.
+// operation (Q4_1 and Q2_K: the float order of the x86 AVX2 versions, see
+// there), with explicit float32 conversions so the compiler can never fuse
+// a multiply-add and change the rounding.
 
 func dotF32Go(a, b []float32) float32 {
 	b = b[:len(a)]
@@ -178,7 +179,7 @@ func quantizeQ8_KGo(x []float32, dst []byte) {
 // viewed as array pointers so the inner loops carry no bounds checks.
 // kernels_ref_test.go keeps the literal transliterations they must match.
 
-// h16 decodes the little-endian half at b[i:i+2].
+// h16 decodes a half from its two little-endian bytes.
 func h16(b0, b1 byte) float32 { return f16Table[uint16(b0)|uint16(b1)<<8] }
 
 func dotQ4_0Q8_0Go(w, xq []byte, nb int) float32 {
