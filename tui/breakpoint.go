@@ -141,8 +141,14 @@ func parseCond(c string) (Breakpoint, error) {
 	return Breakpoint{}, fmt.Errorf("break if: unknown condition %q (want nan, inf, std>X, absmax>X or prob<X)", c)
 }
 
-// Match reports whether the event summarised by n triggers the breakpoint.
-func (b Breakpoint) Match(n *node) bool {
+// Match reports whether ev triggers the breakpoint.
+func (b Breakpoint) Match(ev *trace.Event) bool {
+	n := summarize(ev)
+	return b.match(&n)
+}
+
+// match reports whether the event summarised by n triggers the breakpoint.
+func (b Breakpoint) match(n *node) bool {
 	switch b.Cond {
 	case CondNaN:
 		return n.flags&flagNaN != 0
@@ -182,10 +188,15 @@ func (bs *Breakpoints) Toggle(b Breakpoint) bool {
 	return true
 }
 
-// Match returns the index of the first breakpoint that n triggers, or -1.
-func (bs Breakpoints) Match(n *node) int {
+// Match returns the index of the first breakpoint that ev triggers, or -1.
+func (bs Breakpoints) Match(ev *trace.Event) int {
+	n := summarize(ev)
+	return bs.match(&n)
+}
+
+func (bs Breakpoints) match(n *node) int {
 	for i, b := range bs {
-		if b.Match(n) {
+		if b.match(n) {
 			return i
 		}
 	}

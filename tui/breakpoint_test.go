@@ -104,8 +104,36 @@ func TestBreakpointMatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := b.Match(&tc.n); got != tc.want {
+		if got := b.match(&tc.n); got != tc.want {
 			t.Errorf("%s on %s %s: %v, want %v", tc.bp, tc.n.typ, tc.n.state, got, tc.want)
 		}
+	}
+}
+
+// TestBreakpointsMatchEvent exercises the exported API on full events.
+func TestBreakpointsMatchEvent(t *testing.T) {
+	var bs Breakpoints
+	for _, spec := range []string{"if inf", "FFN layer=1"} {
+		b, err := ParseBreakpoint(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bs.Toggle(b) {
+			t.Fatalf("%s not set", spec)
+		}
+	}
+	ffn := trace.Event{Type: trace.TaskStateEntered, State: trace.FFN, Payload: &trace.Payload{Iteration: 0, Layer: 1}}
+	if got := bs.Match(&ffn); got != 1 {
+		t.Errorf("FFN layer 1 matched breakpoint %d, want 1", got)
+	}
+	ffn.Payload.Layer = 2
+	if got := bs.Match(&ffn); got != -1 {
+		t.Errorf("FFN layer 2 matched breakpoint %d", got)
+	}
+	if bs.Toggle(bs[1]) || len(bs) != 1 {
+		t.Errorf("second toggle did not remove: %v", bs)
+	}
+	if !bs[0].Match(&trace.Event{Type: trace.ExecutionFailed, Error: trace.CodeInf}) {
+		t.Error("if inf does not match an Inf failure")
 	}
 }

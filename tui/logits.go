@@ -43,6 +43,7 @@ func newLogitsPane(c *common) *logitsPane {
 	}}
 }
 
+// Init, SetSize, Title and the help methods implement pane.
 func (p *logitsPane) Init() tea.Cmd             { return nil }
 func (p *logitsPane) SetSize(w, h int)          { p.w, p.h = w, h }
 func (p *logitsPane) Title() string             { return "Logits" }

@@ -425,7 +425,7 @@ func (m *Model) stopReason() string {
 	if m.mo.g == goalError {
 		return ""
 	}
-	if k := m.bps.Match(n); k >= 0 {
+	if k := m.bps.match(n); k >= 0 {
 		return fmt.Sprintf("breakpoint %d: %s", k+1, m.bps[k])
 	}
 	entered := n.typ == trace.TaskStateEntered && n.state != trace.KernelLaunch

@@ -29,6 +29,7 @@ func newProfilePane(c *common) *profilePane {
 	}}
 }
 
+// Init, SetSize, Title and the help methods implement pane.
 func (p *profilePane) Init() tea.Cmd    { return nil }
 func (p *profilePane) SetSize(w, h int) { p.w, p.h = w, h }
 func (p *profilePane) Title() string    { return "Profile" }

@@ -41,5 +41,8 @@ func Run(src Source, opts Options) (err error) {
 // terminal failure.
 type SourceError struct{ Err error }
 
+// Error returns the source's error message.
 func (e *SourceError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the source's error.
 func (e *SourceError) Unwrap() error { return e.Err }

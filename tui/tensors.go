@@ -81,6 +81,7 @@ func newTensorPane(c *common) *tensorPane {
 	}}
 }
 
+// Init, SetSize, Title and the help methods implement pane.
 func (p *tensorPane) Init() tea.Cmd    { return nil }
 func (p *tensorPane) SetSize(w, h int) { p.w, p.h = w, h }
 func (p *tensorPane) Title() string    { return "Tensors" }

@@ -17,6 +17,7 @@ type textPane struct {
 
 func newTextPane(c *common) *textPane { return &textPane{c: c} }
 
+// Init, SetSize, Title and the help methods implement pane.
 func (p *textPane) Init() tea.Cmd                       { return nil }
 func (p *textPane) SetSize(w, h int)                    { p.w, p.h = w, h }
 func (p *textPane) Title() string                       { return "Text" }

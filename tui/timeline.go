@@ -32,6 +32,7 @@ func newTimelinePane(c *common) *timelinePane {
 	}}
 }
 
+// Init, SetSize, Title and the help methods implement pane.
 func (p *timelinePane) Init() tea.Cmd    { return nil }
 func (p *timelinePane) SetSize(w, h int) { p.w, p.h = w, h }
 func (p *timelinePane) Title() string    { return "Timeline" }
@@ -193,18 +194,18 @@ func (p *timelinePane) View() string {
 	return box(lines, p.w, p.h)
 }
 
+// hasBreak reports whether a state breakpoint stops at the row's start.
 func (p *timelinePane) hasBreak(r *tlRow) bool {
 	if r.kind != rowState && r.kind != rowBlock {
 		return false
 	}
-	n := &p.c.m.h.nodes[r.first]
-	return p.c.m.bps.Match(n) >= 0 && n.typ == trace.TaskStateEntered && len(p.c.m.bps) > 0 && p.stateBreak(n)
+	return p.stateBreak(&p.c.m.h.nodes[r.first])
 }
 
 // stateBreak reports whether a state breakpoint (not a condition) matches n.
 func (p *timelinePane) stateBreak(n *node) bool {
 	for _, b := range p.c.m.bps {
-		if b.Cond == CondNone && b.Match(n) {
+		if b.Cond == CondNone && b.match(n) {
 			return true
 		}
 	}
