@@ -195,3 +195,28 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkKernelFloatx4 is the four-row F32/F16 dot (4096 values a row).
+func BenchmarkKernelFloatx4(b *testing.B) {
+	r := rand.New(rand.NewPCG(6, 6))
+	x := randF32(r, benchCols)
+	w := randF32(r, 4*benchCols)
+	h := RandomBlocks(F16, 4*benchCols, r)
+	var out [4]float32
+	for _, ks := range benchSets() {
+		b.Run(ks.name+"/dotF32x4", func(b *testing.B) {
+			b.SetBytes(4 * 4 * benchCols)
+			for b.Loop() {
+				ks.dotF32x4(w, benchCols, x, &out)
+			}
+			reportFlops(b, 4*2*benchCols)
+		})
+		b.Run(ks.name+"/dotF16x4", func(b *testing.B) {
+			b.SetBytes(4 * 2 * benchCols)
+			for b.Loop() {
+				ks.dotF16x4(h, 2*benchCols, x, &out)
+			}
+			reportFlops(b, 4*2*benchCols)
+		})
+	}
+}

@@ -292,3 +292,283 @@ bf16done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// Four-row float dots, bit-identical to dotF32AVX2/dotF16AVX2 on each row:
+// the same four 8-lane accumulators per row (acc0..acc3 over the values
+// 32i+8j..32i+8j+7), the same 8-value loop into acc0, the same reduction
+// tree and the same sequential scalar tail. Sixteen accumulators do not fit
+// in the registers, so pass A runs acc0/acc1 of all four rows (sharing the
+// activation loads), keeps acc0+acc1, and pass B runs acc2/acc3 over the
+// other half of each 32-value chunk (disjoint data, so nothing is read
+// twice from memory: pass B's lines are in L1/L2 by then).
+
+// HSUMR(y, x, t): x[0] = the sum of y's lanes in HSUM_Y0's order.
+#define HSUMR(y, x, t) \
+	VEXTRACTF128 $1, y, t \
+	VADDPS       t, x, x  \
+	VMOVHLPS     x, t, t  \
+	VADDPS       t, x, x  \
+	VMOVSHDUP    x, t     \
+	VADDSS       t, x, x
+
+// FOURSUMS: Y12..Y15 = (acc0+acc1) + (acc2+acc3) per row, given Y12..Y15 =
+// acc0+acc1 and Y0..Y3 = acc2, Y4..Y7 = acc3; then each reduced to lane 0.
+#define FOURSUMS \
+	VADDPS Y4, Y0, Y0    \
+	VADDPS Y5, Y1, Y1    \
+	VADDPS Y6, Y2, Y2    \
+	VADDPS Y7, Y3, Y3    \
+	VADDPS Y0, Y12, Y12  \
+	VADDPS Y1, Y13, Y13  \
+	VADDPS Y2, Y14, Y14  \
+	VADDPS Y3, Y15, Y15  \
+	HSUMR(Y12, X12, X8)  \
+	HSUMR(Y13, X13, X8)  \
+	HSUMR(Y14, X14, X8)  \
+	HSUMR(Y15, X15, X8)
+
+#define ZERO8 \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y3, Y3, Y3 \
+	VXORPS Y4, Y4, Y4 \
+	VXORPS Y5, Y5, Y5 \
+	VXORPS Y6, Y6, Y6 \
+	VXORPS Y7, Y7, Y7
+
+// STORE4: out[0..3] = X12..X15 lane 0, with AX = out.
+#define STORE4 \
+	VMOVSS X12, (AX)      \
+	VMOVSS X13, 4(AX)     \
+	VMOVSS X14, 8(AX)     \
+	VMOVSS X15, 12(AX)
+
+// func dotF32x4AVX2(w *float32, stride int, x *float32, n int, out *[4]float32)
+// stride is in float32 values.
+TEXT ·dotF32x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), R8
+	MOVQ stride+8(FP), BX
+	SHLQ $2, BX
+	MOVQ x+16(FP), DI
+	MOVQ n+24(FP), CX
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	ZERO8
+	MOVQ CX, DX
+	XORQ AX, AX
+
+f32x4A:
+	CMPQ        DX, $32
+	JLT         f32x4A8
+	VMOVUPS     (DI)(AX*1), Y8
+	VMOVUPS     32(DI)(AX*1), Y9
+	VFMADD231PS (R8)(AX*1), Y8, Y0
+	VFMADD231PS (R9)(AX*1), Y8, Y1
+	VFMADD231PS (R10)(AX*1), Y8, Y2
+	VFMADD231PS (R11)(AX*1), Y8, Y3
+	VFMADD231PS 32(R8)(AX*1), Y9, Y4
+	VFMADD231PS 32(R9)(AX*1), Y9, Y5
+	VFMADD231PS 32(R10)(AX*1), Y9, Y6
+	VFMADD231PS 32(R11)(AX*1), Y9, Y7
+	ADDQ        $128, AX
+	SUBQ        $32, DX
+	JMP         f32x4A
+
+f32x4A8:
+	CMPQ        DX, $8
+	JLT         f32x4Aend
+	VMOVUPS     (DI)(AX*1), Y8
+	VFMADD231PS (R8)(AX*1), Y8, Y0
+	VFMADD231PS (R9)(AX*1), Y8, Y1
+	VFMADD231PS (R10)(AX*1), Y8, Y2
+	VFMADD231PS (R11)(AX*1), Y8, Y3
+	ADDQ        $32, AX
+	SUBQ        $8, DX
+	JMP         f32x4A8
+
+f32x4Aend:
+	VADDPS Y4, Y0, Y12
+	VADDPS Y5, Y1, Y13
+	VADDPS Y6, Y2, Y14
+	VADDPS Y7, Y3, Y15
+	MOVQ   AX, R12                 // tail offset
+	MOVQ   DX, R13                 // tail length
+	ZERO8
+	MOVQ   CX, DX
+	XORQ   AX, AX
+
+f32x4B:
+	CMPQ        DX, $32
+	JLT         f32x4Bend
+	VMOVUPS     64(DI)(AX*1), Y8
+	VMOVUPS     96(DI)(AX*1), Y9
+	VFMADD231PS 64(R8)(AX*1), Y8, Y0
+	VFMADD231PS 64(R9)(AX*1), Y8, Y1
+	VFMADD231PS 64(R10)(AX*1), Y8, Y2
+	VFMADD231PS 64(R11)(AX*1), Y8, Y3
+	VFMADD231PS 96(R8)(AX*1), Y9, Y4
+	VFMADD231PS 96(R9)(AX*1), Y9, Y5
+	VFMADD231PS 96(R10)(AX*1), Y9, Y6
+	VFMADD231PS 96(R11)(AX*1), Y9, Y7
+	ADDQ        $128, AX
+	SUBQ        $32, DX
+	JMP         f32x4B
+
+f32x4Bend:
+	FOURSUMS
+	MOVQ R12, AX
+	MOVQ R13, DX
+
+f32x4tail:
+	TESTQ       DX, DX
+	JEQ         f32x4done
+	VMOVSS      (DI)(AX*1), X8
+	VFMADD231SS (R8)(AX*1), X8, X12
+	VFMADD231SS (R9)(AX*1), X8, X13
+	VFMADD231SS (R10)(AX*1), X8, X14
+	VFMADD231SS (R11)(AX*1), X8, X15
+	ADDQ        $4, AX
+	DECQ        DX
+	JMP         f32x4tail
+
+f32x4done:
+	MOVQ out+32(FP), AX
+	STORE4
+	VZEROUPPER
+	RET
+
+// func dotF16x4AVX2(w *byte, stride int, x *float32, n int, out *[4]float32)
+// stride is in bytes. SI walks the halves, AX the float32 activations.
+TEXT ·dotF16x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), R8
+	MOVQ stride+8(FP), BX
+	MOVQ x+16(FP), DI
+	MOVQ n+24(FP), CX
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	ZERO8
+	MOVQ CX, DX
+	XORQ AX, AX
+	XORQ SI, SI
+
+f16x4A:
+	CMPQ        DX, $32
+	JLT         f16x4A8
+	VMOVUPS     (DI)(AX*1), Y8
+	VMOVUPS     32(DI)(AX*1), Y9
+	VCVTPH2PS   (R8)(SI*1), Y10
+	VCVTPH2PS   16(R8)(SI*1), Y11
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y11, Y4
+	VCVTPH2PS   (R9)(SI*1), Y10
+	VCVTPH2PS   16(R9)(SI*1), Y11
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y9, Y11, Y5
+	VCVTPH2PS   (R10)(SI*1), Y10
+	VCVTPH2PS   16(R10)(SI*1), Y11
+	VFMADD231PS Y8, Y10, Y2
+	VFMADD231PS Y9, Y11, Y6
+	VCVTPH2PS   (R11)(SI*1), Y10
+	VCVTPH2PS   16(R11)(SI*1), Y11
+	VFMADD231PS Y8, Y10, Y3
+	VFMADD231PS Y9, Y11, Y7
+	ADDQ        $128, AX
+	ADDQ        $64, SI
+	SUBQ        $32, DX
+	JMP         f16x4A
+
+f16x4A8:
+	CMPQ        DX, $8
+	JLT         f16x4Aend
+	VMOVUPS     (DI)(AX*1), Y8
+	VCVTPH2PS   (R8)(SI*1), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VCVTPH2PS   (R9)(SI*1), Y10
+	VFMADD231PS Y8, Y10, Y1
+	VCVTPH2PS   (R10)(SI*1), Y10
+	VFMADD231PS Y8, Y10, Y2
+	VCVTPH2PS   (R11)(SI*1), Y10
+	VFMADD231PS Y8, Y10, Y3
+	ADDQ        $32, AX
+	ADDQ        $16, SI
+	SUBQ        $8, DX
+	JMP         f16x4A8
+
+f16x4Aend:
+	VADDPS Y4, Y0, Y12
+	VADDPS Y5, Y1, Y13
+	VADDPS Y6, Y2, Y14
+	VADDPS Y7, Y3, Y15
+	MOVQ   AX, R12
+	MOVQ   SI, BX
+	MOVQ   DX, R13
+	ZERO8
+	MOVQ   CX, DX
+	XORQ   AX, AX
+	XORQ   SI, SI
+
+f16x4B:
+	CMPQ        DX, $32
+	JLT         f16x4Bend
+	VMOVUPS     64(DI)(AX*1), Y8
+	VMOVUPS     96(DI)(AX*1), Y9
+	VCVTPH2PS   32(R8)(SI*1), Y10
+	VCVTPH2PS   48(R8)(SI*1), Y11
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y11, Y4
+	VCVTPH2PS   32(R9)(SI*1), Y10
+	VCVTPH2PS   48(R9)(SI*1), Y11
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y9, Y11, Y5
+	VCVTPH2PS   32(R10)(SI*1), Y10
+	VCVTPH2PS   48(R10)(SI*1), Y11
+	VFMADD231PS Y8, Y10, Y2
+	VFMADD231PS Y9, Y11, Y6
+	VCVTPH2PS   32(R11)(SI*1), Y10
+	VCVTPH2PS   48(R11)(SI*1), Y11
+	VFMADD231PS Y8, Y10, Y3
+	VFMADD231PS Y9, Y11, Y7
+	ADDQ        $128, AX
+	ADDQ        $64, SI
+	SUBQ        $32, DX
+	JMP         f16x4B
+
+f16x4Bend:
+	FOURSUMS
+	MOVQ R12, AX
+	MOVQ BX, SI
+	MOVQ R13, DX
+
+f16x4tail:
+	TESTQ       DX, DX
+	JEQ         f16x4done
+	VMOVSS      (DI)(AX*1), X8
+	MOVWLZX     (R8)(SI*1), CX
+	VMOVD       CX, X9
+	VCVTPH2PS   X9, X9
+	VFMADD231SS X8, X9, X12
+	MOVWLZX     (R9)(SI*1), CX
+	VMOVD       CX, X9
+	VCVTPH2PS   X9, X9
+	VFMADD231SS X8, X9, X13
+	MOVWLZX     (R10)(SI*1), CX
+	VMOVD       CX, X9
+	VCVTPH2PS   X9, X9
+	VFMADD231SS X8, X9, X14
+	MOVWLZX     (R11)(SI*1), CX
+	VMOVD       CX, X9
+	VCVTPH2PS   X9, X9
+	VFMADD231SS X8, X9, X15
+	ADDQ        $4, AX
+	ADDQ        $2, SI
+	DECQ        DX
+	JMP         f16x4tail
+
+f16x4done:
+	MOVQ out+32(FP), AX
+	STORE4
+	VZEROUPPER
+	RET

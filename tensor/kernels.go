@@ -34,6 +34,12 @@ type kernelSet struct {
 	// (which shares the activation work across the rows); fillFromGo fills
 	// a nil entry with four dotQ calls.
 	dotQx4 [BF16 + 1]func(w []byte, stride int, xq []byte, nb int, out *[4]float32)
+	// dotF32x4(w, stride, x, out) and dotF16x4: dotF32/dotF16 of the four
+	// rows at w[0:], w[stride:], ... (stride in values for F32, in bytes
+	// for F16) with x, each out[i] bit-identical to the one-row kernel of
+	// the same set. Optional; fillFromGo fills nil entries with four calls.
+	dotF32x4 func(w []float32, stride int, x []float32, out *[4]float32)
+	dotF16x4 func(w []byte, stride int, x []float32, out *[4]float32)
 }
 
 // goKernels is the pure-Go reference implementation, always available.
@@ -131,12 +137,35 @@ func fillFromGo(k *kernelSet) {
 	if k.quantizeQ8_K == nil {
 		k.quantizeQ8_K = g.quantizeQ8_K
 	}
+	if k.dotF32x4 == nil {
+		k.dotF32x4 = fourF32(k.dotF32)
+	}
+	if k.dotF16x4 == nil {
+		k.dotF16x4 = fourF16(k.dotF16)
+	}
 	for i := range k.dotQ {
 		if k.dotQ[i] == nil {
 			k.dotQ[i] = g.dotQ[i]
 		}
 		if k.dotQx4[i] == nil && k.dotQ[i] != nil {
 			k.dotQx4[i] = fourDots(k.dotQ[i])
+		}
+	}
+}
+
+// fourF32 and fourF16 are the generic dotF32x4 and dotF16x4.
+func fourF32(dot func(a, b []float32) float32) func(w []float32, stride int, x []float32, out *[4]float32) {
+	return func(w []float32, stride int, x []float32, out *[4]float32) {
+		for i := range out {
+			out[i] = dot(w[i*stride:i*stride+len(x)], x)
+		}
+	}
+}
+
+func fourF16(dot func(w []byte, x []float32) float32) func(w []byte, stride int, x []float32, out *[4]float32) {
+	return func(w []byte, stride int, x []float32, out *[4]float32) {
+		for i := range out {
+			out[i] = dot(w[i*stride:], x)
 		}
 	}
 }

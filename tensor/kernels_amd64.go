@@ -27,6 +27,12 @@ func dotF16AVX2(w *byte, x *float32, n int) float32
 func dotBF16AVX2(w *byte, x *float32, n int) float32
 
 //go:noescape
+func dotF32x4AVX2(w *float32, stride int, x *float32, n int, out *[4]float32)
+
+//go:noescape
+func dotF16x4AVX2(w *byte, stride int, x *float32, n int, out *[4]float32)
+
+//go:noescape
 func dotQ8_0Q8_0AVX2(w, y *byte, nb int) float32
 
 //go:noescape
@@ -51,6 +57,7 @@ var avx2Kernels = kernelSet{
 	dotF32:   dotF32Asm,
 	axpyF32:  axpyF32Asm,
 	scaleF32: scaleF32Asm,
+	dotF32x4: dotF32x4Asm,
 	dotBF16:  dotBF16Asm,
 
 	quantizeQ8_0: quantizeQ8_0Asm,
@@ -75,6 +82,7 @@ func init() {
 	}
 	if cpu.X86.HasF16C {
 		avx2Kernels.dotF16 = dotF16Asm
+		avx2Kernels.dotF16x4 = dotF16x4Asm
 	}
 	registerKernels(&avx2Kernels)
 }
@@ -115,6 +123,30 @@ func dotF16Asm(w []byte, x []float32) float32 {
 func dotBF16Asm(w []byte, x []float32) float32 {
 	w = w[:2*len(x)]
 	return dotBF16AVX2(bytep(w), f32p(x), len(x))
+}
+
+func dotF32x4Asm(w []float32, stride int, x []float32, out *[4]float32) {
+	if len(x) == 0 {
+		*out = [4]float32{}
+		return
+	}
+	if stride < 0 {
+		panic("tensor: negative row stride")
+	}
+	w = w[:3*stride+len(x)]
+	dotF32x4AVX2(&w[0], stride, &x[0], len(x), out)
+}
+
+func dotF16x4Asm(w []byte, stride int, x []float32, out *[4]float32) {
+	if len(x) == 0 {
+		*out = [4]float32{}
+		return
+	}
+	if stride < 0 {
+		panic("tensor: negative row stride")
+	}
+	w = w[:3*stride+2*len(x)]
+	dotF16x4AVX2(&w[0], stride, &x[0], len(x), out)
 }
 
 // blockDot wraps an assembly block dot whose weight and activation blocks

@@ -336,3 +336,40 @@ func TestDotQx4AVX2(t *testing.T) {
 		}
 	}
 }
+
+// TestDotFloatx4AVX2 requires the four-row F32/F16 dots to equal the avx2
+// one-row dots bit for bit (so MatMul's results do not depend on how rows
+// fall into groups of four), for every tail length, packed or spaced rows
+// and misaligned slices; and the Go fallbacks to equal the Go one-row dots.
+func TestDotFloatx4AVX2(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, n := range floatLens {
+		for _, gap := range []int{0, 5} {
+			for off := 0; off < 4; off += 3 {
+				t.Run(fmt.Sprintf("n=%d/gap=%d/off=%d", n, gap, off), func(t *testing.T) {
+					stride := n + gap
+					w := randF32(r, off+4*stride)[off:]
+					x := randF32(r, n+3-off)[3-off:]
+					h := make([]byte, 1+8*stride)[1:]
+					for i := 0; i < 4*stride; i++ {
+						putFP16(h[2*i:], w[i])
+					}
+					for _, ks := range []*kernelSet{&avx2Kernels, &goKernels} {
+						var got, got16 [4]float32
+						ks.dotF32x4(w[:3*stride+n], stride, x, &got)
+						ks.dotF16x4(h[:2*(3*stride+n)], 2*stride, x, &got16)
+						for i := range got {
+							if want := ks.dotF32(w[i*stride:i*stride+n], x); !sameF32(got[i], want) {
+								t.Fatalf("%s dotF32x4 row %d: %v, one-row %v", ks.name, i, got[i], want)
+							}
+							if want := ks.dotF16(h[2*i*stride:], x); !sameF32(got16[i], want) {
+								t.Fatalf("%s dotF16x4 row %d: %v, one-row %v", ks.name, i, got16[i], want)
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}

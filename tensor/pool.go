@@ -321,11 +321,23 @@ func (p *Pool) matmulRange(worker, start, end int) {
 					out[r] = dot(w.Row(r), xq, a.nb)
 				}
 			case modeF32:
-				for r := t0; r < t1; r++ {
+				r := t0
+				// Four rows per call share the activation loads; same bits
+				// as four dotF32 calls. Rows are 4*cols bytes, so one view
+				// covers them (decoded into scratch if misaligned).
+				for ; r+4 <= t1; r += 4 {
+					rows := f32Row(w.Data[r*w.RowBytes:(r+4)*w.RowBytes], 4*cols, p.rowBuf, worker)
+					ks.dotF32x4(rows, cols, xb, (*[4]float32)(out[r:r+4]))
+				}
+				for ; r < t1; r++ {
 					out[r] = ks.dotF32(f32Row(w.Row(r), cols, p.rowBuf, worker), xb)
 				}
 			case modeF16:
-				for r := t0; r < t1; r++ {
+				r := t0
+				for ; r+4 <= t1; r += 4 { // as for F32
+					ks.dotF16x4(w.Data[r*w.RowBytes:(r+4)*w.RowBytes], w.RowBytes, xb, (*[4]float32)(out[r:r+4]))
+				}
+				for ; r < t1; r++ {
 					out[r] = ks.dotF16(w.Row(r), xb)
 				}
 			case modeBF16:
