@@ -2,6 +2,9 @@ package tokenizer
 
 import (
 	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -142,5 +145,70 @@ func TestFromMetadataDefaults(t *testing.T) {
 	}
 	if !bpe.AddBOS() || bpe.Pre() != "llama-bpe" || bpe.UNK() != -1 {
 		t.Errorf("llama-bpe: addBOS %v pre %q UNK %d", bpe.AddBOS(), bpe.Pre(), bpe.UNK())
+	}
+}
+
+// TestFromHFDirMetaspace: the same SentencePiece-style vocabulary with a
+// Metaspace pre-tokenizer instead of the Prepend/Replace normalizer gives
+// the GGUF tokenizer's ids.
+func TestFromHFDirMetaspace(t *testing.T) {
+	spec, err := fixtures.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := fixtures.WriteSafetensorsDir(dir, spec); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tokenizer.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := fixtures.WriteGGUF(&buf, spec); err != nil {
+		t.Fatal(err)
+	}
+	f, err := loader.FromBytes("tiny.gguf", buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spm, err := FromMetadata(f.Meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, scheme := range []string{"first", "always"} {
+		t.Run(scheme, func(t *testing.T) {
+			doc["normalizer"] = nil
+			doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": scheme, "split": true}
+			out, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			hf, err := FromHFDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range readVocabCases(t, "llama-spm") {
+				want, _ := spm.Encode(c.text, EncodeOptions{AddSpecial: true})
+				got, _ := hf.Encode(c.text, EncodeOptions{AddSpecial: true})
+				if !equalIDs(got, want) {
+					t.Errorf("%q: HF %v, GGUF %v", c.text, got, want)
+				}
+			}
+			// After a special token only "always" adds the ▁ again.
+			got, _ := hf.Encode("<s>a", EncodeOptions{ParseSpecial: true})
+			want, _ := spm.Encode("<s>a", EncodeOptions{ParseSpecial: true})
+			if same := equalIDs(got, want); same != (scheme == "always") {
+				t.Errorf("<s>a: HF %v, GGUF %v", got, want)
+			}
+		})
 	}
 }
