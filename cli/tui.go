@@ -10,6 +10,7 @@ func init() {
 	// `infertrace` with no arguments opens the debugger on the built-in
 	// demo model and the default prompt.
 	Root.Args = cobra.NoArgs
+	Root.Long += "\n\nWith no command, infertrace opens the debugger on the built-in demo model\n(keys: s step, c continue, ? help, q quit)."
 	Root.RunE = func(cmd *cobra.Command, _ []string) error {
 		if !isTTY(cmd.OutOrStdout()) {
 			return BadInput(fmt.Errorf("no terminal to open the debugger on; try `infertrace run --trace` for a text trace (or `infertrace --help`)"))
