@@ -130,7 +130,9 @@ func TestTokenBytes(t *testing.T) {
 // (byte-level BPE) represent every string; the others are given text drawn
 // from characters that are tokens on their own.
 func TestRoundTrip(t *testing.T) {
-	for _, name := range append([]string{"stories260K"}, vocabNames...) {
+	// baichuan (SPM) and gpt-neox (BPE, no pre type: "default") have no
+	// vectors upstream but must load and round-trip too.
+	for _, name := range append([]string{"stories260K", "baichuan", "gpt-neox"}, vocabNames...) {
 		t.Run(name, func(t *testing.T) {
 			var tok *Tokenizer
 			if name == "stories260K" {
