@@ -96,25 +96,35 @@ func finitePtr(f float64) *float64 {
 	return &f
 }
 
-func orNaN(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
-}
-
 // MarshalJSON writes non-finite float fields as null.
 func (s Summary) MarshalJSON() ([]byte, error) {
 	return json.Marshal(summaryJSON{s.N, finitePtr(s.Min), finitePtr(s.Max), finitePtr(s.Mean),
 		finitePtr(s.Std), finitePtr(s.L2), finitePtr(s.AbsMax), s.NaN, s.Inf, s.Zero})
 }
 
-// UnmarshalJSON reads null float fields back as NaN.
+// summaryWire decodes a Summary without pointer fields: the float fields
+// start as NaN and a JSON null leaves a float64 unchanged, so null reads
+// back as NaN without an allocation per field.
+type summaryWire struct {
+	N      int     `json:"n"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	Mean   float64 `json:"mean"`
+	Std    float64 `json:"std"`
+	L2     float64 `json:"l2"`
+	AbsMax float64 `json:"absmax"`
+	NaN    int     `json:"nan"`
+	Inf    int     `json:"inf"`
+	Zero   int     `json:"zero"`
+}
+
+// UnmarshalJSON reads null (or absent) float fields back as NaN.
 func (s *Summary) UnmarshalJSON(b []byte) error {
-	var j summaryJSON
+	nan := math.NaN()
+	j := summaryWire{Min: nan, Max: nan, Mean: nan, Std: nan, L2: nan, AbsMax: nan}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*s = Summary{j.N, orNaN(j.Min), orNaN(j.Max), orNaN(j.Mean), orNaN(j.Std), orNaN(j.L2), orNaN(j.AbsMax), j.NaN, j.Inf, j.Zero}
+	*s = Summary(j)
 	return nil
 }

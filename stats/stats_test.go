@@ -371,3 +371,28 @@ func TestTopKAgainstLlamaCpp(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryJSON(t *testing.T) {
+	for _, xs := range [][]float32{{1, 2, nan32}, {nan32, inf32}, nil} {
+		s := Compute(xs)
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Summary
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if !summaryNear(s, back, 0) {
+			t.Errorf("%s read back as %+v, want %+v", b, back, s)
+		}
+	}
+	b, _ := json.Marshal(Compute([]float32{nan32}))
+	if want := `{"n":1,"min":null,"max":null,"mean":null,"std":null,"l2":null,"absmax":null,"nan":1,"inf":0,"zero":0}`; string(b) != want {
+		t.Errorf("Marshal = %s, want %s", b, want)
+	}
+	var s Summary
+	if err := json.Unmarshal([]byte(`{"n":2,"max":3}`), &s); err != nil || s.Max != 3 || !math.IsNaN(s.Min) {
+		t.Errorf("absent fields: %+v, %v", s, err)
+	}
+}

@@ -340,17 +340,16 @@ func (jw *JSONWriter) terminate(ev Event) error {
 
 // eventJSON is the wire form of an Event.
 type eventJSON struct {
-	ID         int64           `json:"id"`
-	PreviousID int64           `json:"previousEventId"`
-	Timestamp  string          `json:"timestamp"`
-	Type       EventType       `json:"type"`
-	Started    *detailsJSON    `json:"executionStartedEventDetails,omitempty"`
-	Entered    *detailsJSON    `json:"stateEnteredEventDetails,omitempty"`
-	Exited     *detailsJSON    `json:"stateExitedEventDetails,omitempty"`
-	Succeeded  *detailsJSON    `json:"executionSucceededEventDetails,omitempty"`
-	Failed     *failureJSON    `json:"executionFailedEventDetails,omitempty"`
-	Aborted    *failureJSON    `json:"executionAbortedEventDetails,omitempty"`
-	Extra      json.RawMessage `json:"-"`
+	ID         int64        `json:"id"`
+	PreviousID int64        `json:"previousEventId"`
+	Timestamp  string       `json:"timestamp"`
+	Type       EventType    `json:"type"`
+	Started    *detailsJSON `json:"executionStartedEventDetails,omitempty"`
+	Entered    *detailsJSON `json:"stateEnteredEventDetails,omitempty"`
+	Exited     *detailsJSON `json:"stateExitedEventDetails,omitempty"`
+	Succeeded  *detailsJSON `json:"executionSucceededEventDetails,omitempty"`
+	Failed     *failureJSON `json:"executionFailedEventDetails,omitempty"`
+	Aborted    *failureJSON `json:"executionAbortedEventDetails,omitempty"`
 }
 
 type detailsJSON struct {
@@ -422,11 +421,18 @@ func (ev *Event) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*ev = Event{ID: j.ID, PreviousID: j.PreviousID, Type: j.Type}
+	e, err := j.event()
+	*ev = e
+	return err
+}
+
+// event converts the wire form into an Event, decoding the payload string.
+func (j *eventJSON) event() (Event, error) {
+	ev := &Event{ID: j.ID, PreviousID: j.PreviousID, Type: j.Type}
 	if j.Timestamp != "" {
 		t, err := time.Parse(time.RFC3339Nano, j.Timestamp)
 		if err != nil {
-			return fmt.Errorf("event %d: bad timestamp %q", j.ID, j.Timestamp)
+			return *ev, fmt.Errorf("event %d: bad timestamp %q", j.ID, j.Timestamp)
 		}
 		ev.Time = t.UTC()
 	}
@@ -446,7 +452,7 @@ func (ev *Event) UnmarshalJSON(b []byte) error {
 		if j.Started.Input != nil {
 			ev.Run = new(RunInfo)
 			if err := json.Unmarshal([]byte(*j.Started.Input), ev.Run); err != nil {
-				return fmt.Errorf("event %d run info: %w", j.ID, err)
+				return *ev, fmt.Errorf("event %d run info: %w", j.ID, err)
 			}
 		}
 	case j.Entered != nil:
@@ -462,7 +468,7 @@ func (ev *Event) UnmarshalJSON(b []byte) error {
 	case j.Aborted != nil:
 		ev.Error, ev.Cause, ev.Hint = j.Aborted.Error, j.Aborted.Cause, j.Aborted.Hint
 	}
-	return err
+	return *ev, err
 }
 
 // MarshalJSON writes the entry as [id, score, piece]; a non-finite score is

@@ -208,13 +208,39 @@ func (rd *Reader) Count() int { return rd.n }
 // (wrapping ErrTruncated when the document is cut short). Errors are
 // sticky.
 func (rd *Reader) Next() (Event, error) {
-	raw, _, err := rd.nextRaw()
-	if err != nil {
-		return Event{}, err
+	if rd.err != nil {
+		return Event{}, rd.err
 	}
-	var ev Event
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		rd.err = rd.prefix(fmt.Errorf("event %d: %w", rd.n, err))
+	if rd.state != inEvents {
+		return Event{}, io.EOF
+	}
+	if !rd.dec.More() {
+		if err := rd.finish(); err != nil {
+			rd.err = err
+			return Event{}, err
+		}
+		rd.state = done
+		return Event{}, io.EOF
+	}
+	// Decode straight into the wire form: no intermediate copy and one
+	// scan of the event's bytes fewer than RawMessage + Unmarshal.
+	rd.cr.mark = rd.dec.InputOffset()
+	var j eventJSON
+	if err := rd.dec.Decode(&j); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			rd.err = rd.prefix(fmt.Errorf("invalid trace at byte %d: event %d is not an object", te.Offset, rd.n+1))
+		} else if errors.As(err, &te) {
+			rd.err = rd.prefix(fmt.Errorf("event %d: %w", rd.n+1, err))
+		} else {
+			rd.err = rd.wrap(err, "reading an event")
+		}
+		return Event{}, rd.err
+	}
+	rd.n++
+	ev, err := j.event()
+	if err != nil {
+		rd.err = rd.prefix(err) // event() names the event
 		return Event{}, rd.err
 	}
 	return ev, nil
