@@ -10,6 +10,10 @@ import (
 	"github.com/infertrace/infertrace/internal/refdata"
 )
 
+// noConfigDir is an empty directory, so finishSafetensors finds no
+// config.json (creating one per fuzz execution would dominate its cost).
+var noConfigDir string
+
 // checkParsed asserts the invariants of any parse result: an error is a
 // one-line *FormatError naming the file; a success has in-bounds tensors
 // and metadata that formats and configures without panicking.
@@ -54,6 +58,7 @@ func FuzzOpenGGUF(f *testing.F) {
 }
 
 func FuzzOpenSafetensors(f *testing.F) {
+	noConfigDir = f.TempDir()
 	entries, n := tinyLlamaST(false)
 	f.Add(safetensorsBytes(entries, n), []byte(tinyHFConfig))
 	f.Fuzz(func(t *testing.T, b, config []byte) {
@@ -62,7 +67,8 @@ func FuzzOpenSafetensors(f *testing.F) {
 			checkParsed(t, "fuzz.safetensors", nil, err)
 			return
 		}
-		file := &File{Path: "fuzz.safetensors", Format: "safetensors", DataOffset: off, Dir: t.TempDir()}
+		// A directory without config.json: the fuzzed config is applied below.
+		file := &File{Path: "fuzz.safetensors", Format: "safetensors", DataOffset: off, Dir: noConfigDir}
 		if err := file.finishSafetensors(ts); err != nil {
 			checkParsed(t, "fuzz.safetensors", nil, err)
 			return
