@@ -100,8 +100,10 @@ func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 		go func() {
 			select {
 			case sig := <-sigc:
-				interrupted.Store(&sig)
+				// Abort first: once the flag is seen the command returns
+				// and its deferred Close must find the trace terminated.
 				jw.Abort("received " + sig.String())
+				interrupted.Store(&sig)
 			case <-done:
 			}
 		}()
@@ -127,19 +129,23 @@ func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 	t0 := time.Now()
 	var tally trace.Tally
 	for ev := range s.Events() {
-		if interrupted.Load() != nil {
+		if interrupted.Load() != nil || aborted(jw) {
 			break
 		}
 		tally.Add(ev)
 		for _, sk := range sinks {
-			if werr := sk.Write(ev); werr != nil && interrupted.Load() == nil {
+			if werr := sk.Write(ev); werr != nil && !aborted(jw) {
 				return fmt.Errorf("trace: %w", werr)
 			}
 		}
 	}
-	if sig := interrupted.Load(); sig != nil {
+	if aborted(jw) {
 		fmt.Fprintln(out)
-		return fmt.Errorf("%w by %s; trace closed as aborted in %s", errInterrupted, *sig, f.TraceOutput)
+		sig := "a signal"
+		if p := interrupted.Load(); p != nil {
+			sig = (*p).String()
+		}
+		return fmt.Errorf("%w by %s; trace closed as aborted in %s", errInterrupted, sig, f.TraceOutput)
 	}
 	end := time.Now()
 	if tail := s.FlushText(); tail != "" {
@@ -178,6 +184,11 @@ func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 		fmt.Fprintf(stderr, "infertrace: run finished with %d numerical errors (--on-error continue)\n", n)
 	}
 	return nil
+}
+
+// aborted reports whether the signal handler terminated the JSON trace.
+func aborted(jw *trace.JSONWriter) bool {
+	return jw != nil && jw.Tally().Status == trace.StatusAborted
 }
 
 // piece names a token id for the text sink.
