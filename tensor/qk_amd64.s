@@ -155,3 +155,125 @@ q4kdone:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// Q6_K: quants u = a+32 in [0,63] (low 4 bits in ql, high 2 in qh), eight
+// 32-value vectors per super-block, each holding two 16-value scale groups
+// (one per 128-bit half). VPMADDUBSW(u, q8) - VPMADDUBSW(32, q8) is the
+// class-paired sum of a*q8 (|.| <= 8192); two vectors (four groups) are
+// interleaved and scaled by VPMADDWD as in Q4_K, the scale words being
+// pre-arranged so that VPSHUFD picks each group pair.
+
+DATA q6scshuf<>+0(SB)/8, $0x0e0c0a0806040200
+DATA q6scshuf<>+8(SB)/8, $0x0f0d0b0907050301
+GLOBL q6scshuf<>(SB), RODATA|NOPTR, $16
+
+// Q6PAIR(ua, ub, qa, qb, imm): class sums of vectors ua, ub (unsigned
+// quants, class-shuffled) against the Q8_K quants at qa(DI), qb(DI), scaled
+// by the group pair imm of Y11, into Y2/Y3. Clobbers ua, ub, Y9, Y10.
+#define Q6PAIR(ua, ub, qa, qb, imm) \
+	VMOVDQU    qa(DI), Y9      \
+	VPSHUFB    Y14, Y9, Y9     \
+	VPMADDUBSW Y9, ua, ua      \
+	VPMADDUBSW Y9, Y12, Y9     \
+	VPSUBW     Y9, ua, ua      \
+	VMOVDQU    qb(DI), Y9      \
+	VPSHUFB    Y14, Y9, Y9     \
+	VPMADDUBSW Y9, ub, ub      \
+	VPMADDUBSW Y9, Y12, Y9     \
+	VPSUBW     Y9, ub, ub      \
+	VPUNPCKLWD ub, ua, Y9      \
+	VPUNPCKHWD ub, ua, Y10     \
+	VPSHUFD    $imm, Y11, ua   \
+	VPMADDWD   ua, Y9, Y9      \
+	VPMADDWD   ua, Y10, Y10    \
+	VPADDD     Y9, Y2, Y2      \
+	VPADDD     Y10, Y3, Y3
+
+// Q6HALF: one 128-value half: ql at qlo(SI), qlo+32(SI), qh at qho(SI);
+// Q8_K vectors at q0..q3(DI); group-pair selectors imm0, imm1.
+#define Q6HALF(qlo, qho, q0, q1, q2, q3, imm0, imm1) \
+	VMOVDQU qlo(SI), Y4               \
+	VPSHUFB Y14, Y4, Y4               \
+	VMOVDQU qlo+32(SI), Y5            \
+	VPSHUFB Y14, Y5, Y5               \
+	VMOVDQU qho(SI), Y6               \
+	VPSHUFB Y14, Y6, Y6               \
+	VPAND   Y15, Y4, Y7               \
+	VPSLLW  $4, Y6, Y8                \
+	VPAND   Y13, Y8, Y8               \
+	VPOR    Y8, Y7, Y7                \
+	VPAND   Y15, Y5, Y8               \
+	VPSLLW  $2, Y6, Y9                \
+	VPAND   Y13, Y9, Y9               \
+	VPOR    Y9, Y8, Y8                \
+	Q6PAIR(Y7, Y8, q0, q1, imm0)      \
+	VPSRLW  $4, Y4, Y7                \
+	VPAND   Y15, Y7, Y7               \
+	VPAND   Y13, Y6, Y9               \
+	VPOR    Y9, Y7, Y7                \
+	VPSRLW  $4, Y5, Y8                \
+	VPAND   Y15, Y8, Y8               \
+	VPSRLW  $2, Y6, Y9                \
+	VPAND   Y13, Y9, Y9               \
+	VPOR    Y9, Y8, Y8                \
+	Q6PAIR(Y7, Y8, q2, q3, imm1)
+
+// func dotQ6_KQ8_KAVX2(w, y *byte, nb int) float32
+TEXT ·dotQ6_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x30303030, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         $0x20202020, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	VMOVDQU      qkshuf<>(SB), Y14
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+
+q6kblock:
+	TESTQ CX, CX
+	JEQ   q6kdone
+
+	// Scale words: even groups in the low half, odd groups in the high.
+	VMOVDQU   192(SI), X11
+	VPSHUFB   q6scshuf<>(SB), X11, X11
+	VPMOVSXBW X11, Y11
+
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	Q6HALF(0, 128, 4, 36, 68, 100, 0x00, 0x55)
+	Q6HALF(64, 160, 132, 164, 196, 228, 0xaa, 0xff)
+
+	VEXTRACTI128 $1, Y2, X4
+	VPADDD       X4, X2, X6
+	VEXTRACTI128 $1, Y3, X5
+	VPADDD       X5, X3, X7
+	VINSERTI128  $1, X7, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+
+	MOVWLZX      208(SI), AX
+	VMOVD        AX, X4
+	VCVTPH2PS    X4, X4
+	VMULSS       (DI), X4, X4
+	VBROADCASTSS X4, Y4
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+
+	ADDQ $210, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q6kblock
+
+q6kdone:
+	VEXTRACTF128 $1, Y1, X2
+	ADDLANES(X1)
+	ADDLANES(X2)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
