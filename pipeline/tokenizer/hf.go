@@ -20,9 +20,10 @@ type hfFlavour struct {
 	byteLevel       bool
 	byteFallback    bool
 	ignoreMerges    bool
-	prefix          bool // SentencePiece-style: prefix text with ▁
-	prefixFirstOnly bool // ... only the first fragment (prepend_scheme "first")
-	bytePrefixSpace bool // byte-level: add_prefix_space
+	prefix          bool  // SentencePiece-style: prefix text with ▁
+	prefixFirstOnly bool  // ... only the first fragment (prepend_scheme "first")
+	bytePrefixSpace bool  // byte-level: add_prefix_space
+	lstrip, rstrip  []int // added tokens that eat the whitespace before/after them
 }
 
 // The parts of tokenizer.json we read.
@@ -31,6 +32,8 @@ type hfFile struct {
 		ID      int    `json:"id"`
 		Content string `json:"content"`
 		Special bool   `json:"special"`
+		LStrip  bool   `json:"lstrip"`
+		RStrip  bool   `json:"rstrip"`
 	} `json:"added_tokens"`
 	Normalizer    *hfComponent `json:"normalizer"`
 	PreTokenizer  *hfComponent `json:"pre_tokenizer"`
@@ -192,6 +195,14 @@ func fromHF(data []byte, cfg *hfConfig) (*Tokenizer, error) {
 	}
 
 	fl := &hfFlavour{byteFallback: f.Model.ByteFallback, ignoreMerges: f.Model.IgnoreMerges}
+	for _, a := range f.AddedTokens {
+		if a.LStrip {
+			fl.lstrip = append(fl.lstrip, a.ID)
+		}
+		if a.RStrip {
+			fl.rstrip = append(fl.rstrip, a.ID)
+		}
+	}
 	if err := fl.readPipeline(&f); err != nil {
 		return nil, err
 	}

@@ -188,6 +188,14 @@ func build(v Vocab, hf *hfFlavour) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: unsupported tokenizer model %q (want \"llama\" or \"gpt2\")", v.Model)
 	}
 	t.finish(v.Name, v.Pre)
+	if hf != nil {
+		for _, id := range hf.lstrip {
+			t.lstrip[id] = true
+		}
+		for _, id := range hf.rstrip {
+			t.rstrip[id] = true
+		}
+	}
 	return t, nil
 }
 
@@ -476,7 +484,9 @@ func (t *Tokenizer) IsEOG(id int) bool { return t.eog[id] }
 // AddBOS reports whether Encode with AddSpecial prepends BOS.
 func (t *Tokenizer) AddBOS() bool { return t.addBOS }
 
-// Model returns "llama" (SPM) or "gpt2" (BPE).
+// Model returns "llama" for a SentencePiece-style vocabulary (from GGUF,
+// or a tokenizer.json with ▁ and byte fallback) or "gpt2" for byte-level
+// BPE.
 func (t *Tokenizer) Model() string { return t.model }
 
 // Pre returns the pre-tokenizer type of a BPE vocabulary ("" for SPM).

@@ -555,3 +555,31 @@ func TestBPEMergeOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestFromHFDirAddedTokenStrip: an added token with rstrip swallows the
+// whitespace after it, one without keeps it.
+func TestFromHFDirAddedTokenStrip(t *testing.T) {
+	for _, tc := range []struct {
+		rstrip bool
+		want   []int
+	}{{true, []int{3, 0}}, {false, []int{3, 2, 2, 0}}} {
+		doc := fmt.Sprintf(`{"added_tokens": [{"id": 3, "content": "<x>", "special": true, "rstrip": %v}],
+			"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false},
+			"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "Ġ": 2, "<x>": 3}, "merges": []}}`, tc.rstrip)
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := FromHFDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tok.Encode("<x>  a", EncodeOptions{ParseSpecial: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalIDs(got, tc.want) {
+			t.Errorf("rstrip %v: got %v, want %v", tc.rstrip, got, tc.want)
+		}
+	}
+}
