@@ -9,12 +9,12 @@ import (
 
 // f16Table maps every IEEE half bit pattern to its float32 value; a lookup
 // is much cheaper than the bit manipulation in the dot-product inner loops.
-var f16Table = func() *[1 << 16]float32 {
-	var t [1 << 16]float32
+// It is an array, not a pointer, so a lookup is one indexed load.
+var f16Table = func() (t [1 << 16]float32) {
 	for i := range t {
 		t[i] = float16.Frombits(uint16(i)).Float32()
 	}
-	return &t
+	return t
 }()
 
 // fp16 decodes the little-endian half at b[0:2].
