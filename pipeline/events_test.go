@@ -70,6 +70,17 @@ func TestEventCounts(t *testing.T) {
 					entered[ev.State]++
 				case trace.TaskStateExited:
 					exited[ev.State]++
+					p := ev.Payload
+					switch ev.State {
+					case trace.TransformerBlock, trace.FFN:
+						if lo, ok := p.Tensors["layer_out"]; !ok || p.Stats == nil || *p.Stats != lo {
+							t.Fatalf("%s exit (layer %d) lacks its output layer_out as Stats: %+v", ev.State, p.Layer, p)
+						}
+					case trace.LMHead:
+						if p.Stats == nil || p.Stats.N != p.Tensors["logits"].N || len(p.TopKLogits) != 5 {
+							t.Fatalf("LM_HEAD exit: stats %+v, %d top logits", p.Stats, len(p.TopKLogits))
+						}
+					}
 				}
 			}
 			want := map[trace.State]int{

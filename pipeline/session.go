@@ -516,25 +516,60 @@ func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
 
 // record adds the statistics (and, verbose, the first values) of stage st
 // to the innermost open recorded state, so that each intermediate appears
-// once: in ATTENTION when that is traced, else in TRANSFORMER_BLOCK.
+// once: in ATTENTION when that is traced, else in TRANSFORMER_BLOCK. A
+// state's output stage also becomes its payload's Stats, and a recorded
+// TRANSFORMER_BLOCK always carries its output, layer_out.
 func (s *Session) record(st stage, x []float32) {
+	var sum *stats.Summary
+	summary := func() *stats.Summary {
+		if sum == nil {
+			v := stats.Compute(x)
+			sum = &v
+		}
+		return sum
+	}
+	inner := true
 	for i := s.depth - 1; i >= 0; i-- {
 		f := &s.frames[i]
 		if !f.rec {
 			continue
 		}
+		blockOut := f.state == trace.TransformerBlock && st == stLayerOut
+		if !inner && !blockOut {
+			continue
+		}
+		inner = false
 		if f.payload.Tensors == nil {
 			f.payload.Tensors = make(map[string]stats.Summary)
 		}
-		f.payload.Tensors[stageNames[st]] = stats.Compute(x)
+		f.payload.Tensors[stageNames[st]] = *summary()
+		if isOutput(f.state, st) {
+			f.payload.Stats = summary()
+		}
 		if s.cfg.Verbose {
 			if f.payload.Values == nil {
 				f.payload.Values = make(map[string][]float32)
 			}
 			f.payload.Values[stageNames[st]] = append([]float32(nil), x[:min(len(x), verboseValues)]...)
 		}
-		return
 	}
+}
+
+// isOutput reports whether stage st is the output of state state.
+func isOutput(state trace.State, st stage) bool {
+	switch state {
+	case trace.Embed:
+		return st == stEmbed
+	case trace.LayerNorm:
+		return st == stAttnNorm || st == stFFNNorm
+	case trace.Attention:
+		return st == stAttnResidual
+	case trace.FFN, trace.TransformerBlock:
+		return st == stLayerOut
+	case trace.LMHead:
+		return st == stLogits
+	}
+	return false
 }
 
 // verboseValues is how many leading values --trace-verbose records.
