@@ -163,7 +163,7 @@ func (b Breakpoint) match(n *node) bool {
 	case CondProb:
 		return n.flags&flagSampled != 0 && n.prob < float32(b.Threshold)
 	}
-	if n.typ != trace.TaskStateEntered || n.state != b.State {
+	if n.typ() != trace.TaskStateEntered || n.state() != b.State {
 		return false
 	}
 	if b.Layer >= 0 && int(n.layer) != b.Layer {

@@ -105,7 +105,7 @@ func TestBreakpointMatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := b.match(&tc.n); got != tc.want {
-			t.Errorf("%s on %s %s: %v, want %v", tc.bp, tc.n.typ, tc.n.state, got, tc.want)
+			t.Errorf("%s on %s %s: %v, want %v", tc.bp, tc.n.typ(), tc.n.state(), got, tc.want)
 		}
 	}
 }

@@ -14,15 +14,61 @@ import (
 // keep the full events on disk and re-read only the ones on screen.
 type node struct {
 	id     int64
-	typ    trace.EventType
-	state  trace.State
 	iter   int32
-	layer  int16
-	flags  uint8
+	row    int32   // timeline row of the transition
 	maxStd float32 // largest std over the event's tensors
 	maxAbs float32 // largest absmax over the event's tensors
 	prob   float32 // SAMPLE: sampled token probability
-	row    int32   // timeline row of the transition
+	layer  int16
+	tc     typeCode
+	sc     stateCode
+	flags  uint8
+}
+
+func (n *node) typ() trace.EventType { return n.tc.eventType() }
+func (n *node) state() trace.State   { return n.sc.state() }
+
+// typeCode and stateCode store an event's type and state in a byte each,
+// which keeps a replay's per-event memory small.
+type (
+	typeCode  uint8
+	stateCode uint8
+)
+
+var eventTypes = []trace.EventType{"", trace.ExecutionStarted, trace.TaskStateEntered, trace.TaskStateExited,
+	trace.ExecutionFailed, trace.ExecutionSucceeded, trace.ExecutionAborted}
+
+func codeOfType(t trace.EventType) typeCode {
+	for i, x := range eventTypes {
+		if x == t {
+			return typeCode(i)
+		}
+	}
+	return 0
+}
+
+func (c typeCode) eventType() trace.EventType {
+	if int(c) < len(eventTypes) {
+		return eventTypes[c]
+	}
+	return ""
+}
+
+// stateCode 0 is "no state"; state i+1 is trace.States[i].
+func codeOfState(st trace.State) stateCode {
+	for i, x := range trace.States {
+		if x == st {
+			return stateCode(i + 1)
+		}
+	}
+	return 0
+}
+
+func (c stateCode) state() trace.State {
+	if c > 0 && int(c) <= len(trace.States) {
+		return trace.States[c-1]
+	}
+	return ""
 }
 
 const (
@@ -38,7 +84,7 @@ const (
 func (n *node) isError() bool { return n.flags&(flagNaN|flagInf|flagIssue|flagFailed) != 0 }
 
 func summarize(ev *trace.Event) node {
-	n := node{id: ev.ID, typ: ev.Type, state: ev.State, layer: trace.NoLayer}
+	n := node{id: ev.ID, tc: codeOfType(ev.Type), sc: codeOfState(ev.State), layer: trace.NoLayer}
 	if ev.Type == trace.ExecutionFailed {
 		n.flags |= flagFailed
 		// A run stopped by a NaN/Inf ends here without exiting the

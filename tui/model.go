@@ -428,10 +428,10 @@ func (m *Model) stopReason() string {
 	if k := m.bps.match(n); k >= 0 {
 		return fmt.Sprintf("breakpoint %d: %s", k+1, m.bps[k])
 	}
-	entered := n.typ == trace.TaskStateEntered && n.state != trace.KernelLaunch
+	entered := n.typ() == trace.TaskStateEntered && n.state() != trace.KernelLaunch
 	switch m.mo.g {
 	case goalLayer:
-		if entered && (n.state == trace.TransformerBlock || n.layer < 0) {
+		if entered && (n.state() == trace.TransformerBlock || n.layer < 0) {
 			return "step"
 		}
 	case goalToken:
@@ -596,11 +596,11 @@ func (m *Model) toggleBreakHere() {
 		return
 	}
 	n := m.h.nodes[m.cursor]
-	if n.state == "" {
+	if n.state() == "" {
 		m.message = "no state at this event"
 		return
 	}
-	b := Breakpoint{State: n.state, Layer: int(n.layer), Iteration: -1}
+	b := Breakpoint{State: n.state(), Layer: int(n.layer), Iteration: -1}
 	if b.Layer < 0 {
 		b.Layer = -1
 	}
@@ -773,16 +773,16 @@ func (m *Model) search(q string) tea.Cmd {
 
 func (m *Model) searchMatch(i int, nd *node, lq string, layer int) bool {
 	if layer >= 0 && !strings.Contains(lq, "_") {
-		return int(nd.layer) == layer && nd.typ == trace.TaskStateEntered && nd.state == trace.TransformerBlock
+		return int(nd.layer) == layer && nd.typ() == trace.TaskStateEntered && nd.state() == trace.TransformerBlock
 	}
-	if strings.Contains(strings.ToLower(string(nd.state)), lq) {
+	if strings.Contains(strings.ToLower(string(nd.state())), lq) {
 		// A state matches at its Entered event.
-		return nd.typ == trace.TaskStateEntered
+		return nd.typ() == trace.TaskStateEntered
 	}
-	if strings.Contains(strings.ToLower(string(nd.typ)), lq) {
+	if strings.Contains(strings.ToLower(string(nd.typ())), lq) {
 		return true
 	}
-	if nd.typ != trace.TaskStateExited {
+	if nd.typ() != trace.TaskStateExited {
 		return false
 	}
 	ev, err := m.h.At(i)

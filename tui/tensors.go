@@ -298,7 +298,7 @@ func wrap(s string, w int) []string {
 func (m *Model) prevExit(i int) int {
 	for j := i - 1; j >= 0 && j >= i-64; j-- {
 		n := &m.h.nodes[j]
-		if n.typ == trace.TaskStateExited && n.flags&flagStats != 0 {
+		if n.typ() == trace.TaskStateExited && n.flags&flagStats != 0 {
 			return j
 		}
 	}

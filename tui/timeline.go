@@ -220,7 +220,7 @@ func (p *timelinePane) label(ri int32, r *tlRow, onPath map[int32]bool) string {
 	m := p.c.m
 	switch r.kind {
 	case rowExec:
-		return string(r.typ)
+		return string(r.typ())
 	case rowIter:
 		s := fold + fmt.Sprintf("iter %d", r.iter)
 		for _, t := range m.h.text.tokens {
@@ -232,8 +232,8 @@ func (p *timelinePane) label(ri int32, r *tlRow, onPath map[int32]bool) string {
 	case rowBlock:
 		return fold + fmt.Sprintf("blk.%d", r.layer)
 	}
-	s := string(r.state)
-	if r.state == trace.KernelLaunch {
+	s := string(r.state())
+	if r.state() == trace.KernelLaunch {
 		if ev, err := m.h.At(int(r.last)); err == nil && ev.Payload != nil && ev.Payload.Kernel != nil {
 			k := ev.Payload.Kernel
 			w := strings.TrimSuffix(k.Weight, ".weight")
@@ -243,7 +243,7 @@ func (p *timelinePane) label(ri int32, r *tlRow, onPath map[int32]bool) string {
 			s = strings.TrimSpace(w + " · " + k.Name)
 		}
 	}
-	if m.h.nodes[r.first].typ == trace.TaskStateEntered && (r.last == r.first || int(r.last) > m.seen) {
+	if m.h.nodes[r.first].typ() == trace.TaskStateEntered && (r.last == r.first || int(r.last) > m.seen) {
 		s += " …" // entered, not yet exited
 	}
 	return s

@@ -21,8 +21,8 @@ const (
 // rows (idx, end).
 type tlRow struct {
 	kind   rowKind
-	typ    trace.EventType // rowExec
-	state  trace.State
+	tc     typeCode  // rowExec
+	sc     stateCode // rowState, rowBlock
 	iter   int32
 	layer  int16
 	parent int32 // -1 at the top level
@@ -31,6 +31,9 @@ type tlRow struct {
 	end    int32 // one past the last descendant row
 	errAt  int32 // position of the first error event inside, -1 if none
 }
+
+func (r *tlRow) typ() trace.EventType { return r.tc.eventType() }
+func (r *tlRow) state() trace.State   { return r.sc.state() }
 
 // timeline builds the collapsible tree of transitions incrementally.
 type timeline struct {
@@ -67,13 +70,13 @@ func (t *timeline) add(i int, n *node) int {
 		t.curIter, t.block = -1, -1
 	}
 	isErr := n.isError()
-	if n.typ != trace.TaskStateEntered && n.typ != trace.TaskStateExited {
+	if n.typ() != trace.TaskStateEntered && n.typ() != trace.TaskStateExited {
 		parent := int32(-1)
-		if n.typ == trace.ExecutionFailed && t.curIter >= 0 {
+		if n.typ() == trace.ExecutionFailed && t.curIter >= 0 {
 			// A failure belongs to the iteration it ended.
 			parent = t.curIter
 		}
-		r := t.newRow(tlRow{kind: rowExec, typ: n.typ, parent: parent, iter: n.iter, layer: trace.NoLayer, first: int32(i)})
+		r := t.newRow(tlRow{kind: rowExec, tc: n.tc, parent: parent, iter: n.iter, layer: trace.NoLayer, first: int32(i)})
 		t.mark(r, i, isErr)
 		if isErr {
 			// The engine stops without exiting the failing states: mark
@@ -93,39 +96,39 @@ func (t *timeline) add(i int, n *node) int {
 		t.curIter = t.newRow(tlRow{kind: rowIter, iter: n.iter, layer: trace.NoLayer, parent: -1, first: int32(i)})
 		t.block, t.open = -1, t.open[:0]
 	}
-	if n.state == trace.TransformerBlock {
-		if n.typ == trace.TaskStateEntered || t.block < 0 {
-			t.block = t.newRow(tlRow{kind: rowBlock, state: n.state, iter: n.iter, layer: n.layer, parent: t.curIter, first: int32(i)})
+	if n.state() == trace.TransformerBlock {
+		if n.typ() == trace.TaskStateEntered || t.block < 0 {
+			t.block = t.newRow(tlRow{kind: rowBlock, sc: n.sc, iter: n.iter, layer: n.layer, parent: t.curIter, first: int32(i)})
 		}
 		r := t.block
 		t.mark(r, i, isErr)
-		if n.typ == trace.TaskStateExited {
+		if n.typ() == trace.TaskStateExited {
 			t.block = -1
 		}
 		return int(r)
 	}
 	parent := t.curIter
-	if t.block >= 0 && (n.layer >= 0 || n.state == trace.KernelLaunch) {
+	if t.block >= 0 && (n.layer >= 0 || n.state() == trace.KernelLaunch) {
 		parent = t.block
 	}
-	if k := len(t.open); k > 0 && n.typ == trace.TaskStateEntered && t.rows[t.open[k-1]].iter == n.iter &&
+	if k := len(t.open); k > 0 && n.typ() == trace.TaskStateEntered && t.rows[t.open[k-1]].iter == n.iter &&
 		t.rows[t.open[k-1]].first > parent {
 		// Nested in a state still open (a kernel inside ATTENTION).
 		parent = t.open[k-1]
 	}
-	if n.typ == trace.TaskStateExited {
+	if n.typ() == trace.TaskStateExited {
 		for k := len(t.open) - 1; k >= 0; k-- {
 			r := t.open[k]
-			if t.rows[r].state == n.state {
+			if t.rows[r].state() == n.state() {
 				t.open = append(t.open[:k], t.open[k+1:]...)
 				t.mark(r, i, isErr)
 				return int(r)
 			}
 		}
 	}
-	r := t.newRow(tlRow{kind: rowState, state: n.state, iter: n.iter, layer: n.layer, parent: parent, first: int32(i)})
+	r := t.newRow(tlRow{kind: rowState, sc: n.sc, iter: n.iter, layer: n.layer, parent: parent, first: int32(i)})
 	t.mark(r, i, isErr)
-	if n.typ == trace.TaskStateEntered {
+	if n.typ() == trace.TaskStateEntered {
 		t.open = append(t.open, r)
 	}
 	return int(r)

@@ -220,13 +220,13 @@ func (m *Model) statusView() string {
 }
 
 func stateLabel(n *node) string {
-	switch n.typ {
+	switch n.typ() {
 	case trace.TaskStateEntered:
-		return string(n.state) + " ▸in"
+		return string(n.state()) + " ▸in"
 	case trace.TaskStateExited:
-		return string(n.state) + " ◂out"
+		return string(n.state()) + " ◂out"
 	}
-	return string(n.typ)
+	return string(n.typ())
 }
 
 // errorSeen reports whether an error event is at or before the furthest
