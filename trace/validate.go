@@ -124,7 +124,19 @@ func (v *Validator) Check(ev Event) {
 			v.add(ev.ID, "nesting", "%s (entered at event %d) exited before its child %s (entered at event %d)", ev.State, v.open[match].id, top.state, top.id)
 			v.open = v.open[:match+1]
 		}
+		entered := v.open[len(v.open)-1].id
 		v.open = v.open[:len(v.open)-1]
+		// An Exited that names its parent must name the same one as its
+		// Entered: the enclosing state, still open.
+		if ev.Payload != nil && ev.Payload.Parent != 0 {
+			var want int64
+			if len(v.open) > 0 {
+				want = v.open[len(v.open)-1].id
+			}
+			if ev.Payload.Parent != want {
+				v.add(ev.ID, "parent", "%s (entered at event %d) exits with parent %d, want %d", ev.State, entered, ev.Payload.Parent, want)
+			}
+		}
 	case ExecutionSucceeded, ExecutionFailed, ExecutionAborted:
 		if v.terminal != 0 {
 			v.add(ev.ID, "final", "a second final event (%s); the first was event %d (%s)", ev.Type, v.terminal, v.terminalTy)

@@ -58,7 +58,7 @@ func TestValidate(t *testing.T) {
 		}, []string{"id", "previous"}, "id 5, want 4"},
 		{"previous not id-1", func(e []Event) []Event { e[2].PreviousID = 1; return e }, []string{"previous"}, "previousEventId 1, want 2"},
 		{"previous not earlier", func(e []Event) []Event { e[2].PreviousID = 3; return e }, []string{"previous"}, "not earlier"},
-		{"not started first", func(e []Event) []Event { e[4].Payload.Parent = 3; return renumber(e[1:]) }, []string{"first"}, "first event is TaskStateEntered"},
+		{"not started first", func(e []Event) []Event { e[4].Payload.Parent, e[5].Payload.Parent = 3, 3; return renumber(e[1:]) }, []string{"first"}, "first event is TaskStateEntered"},
 		{"started twice", func(e []Event) []Event {
 			return renumber(slices.Insert(e, 7, Event{Type: ExecutionStarted}))
 		}, []string{"first"}, "ExecutionStarted again"},
@@ -71,6 +71,7 @@ func TestValidate(t *testing.T) {
 			return renumber(e)
 		}, []string{"nesting", "unmatched-exit"}, "TRANSFORMER_BLOCK (entered at event 4) exited before its child LAYER_NORM (entered at event 5)"},
 		{"wrong parent", func(e []Event) []Event { e[4].Payload.Parent = 2; return e }, []string{"parent"}, "parent 2, want 4"},
+		{"exit names another parent", func(e []Event) []Event { e[5].Payload.Parent = 1; return e }, []string{"parent"}, "LAYER_NORM (entered at event 5) exits with parent 1, want 4"},
 		{"parent without open state", func(e []Event) []Event { e[1].Payload.Parent = 1; return e }, []string{"parent"}, "no state is open"},
 		{"unclosed at success", func(e []Event) []Event {
 			return renumber(append(e[:6:6], Event{Type: ExecutionSucceeded}))
