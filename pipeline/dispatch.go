@@ -7,10 +7,6 @@ import (
 	"github.com/infertrace/infertrace/trace"
 )
 
-func tensorDequantizeRow(m tensor.Matrix, r int, dst []float32) error {
-	return tensor.DequantizeRow(m.Type, m.Row(r), dst)
-}
-
 // matmul dispatches one weight multiplication on the pool, as a
 // KERNEL_LAUNCH when that state is recorded, and times it as brick b.
 func (s *Session) matmul(b trace.Brick, dst []float32, w tensor.Matrix, name string, x []float32, batch, it, layer int) {

@@ -6,6 +6,8 @@ package pipeline
 
 import (
 	"fmt"
+
+	"github.com/infertrace/infertrace/tensor"
 )
 
 // Params are the hyper-parameters the forward pass needs.
@@ -108,5 +110,5 @@ func (s *Session) embedRow(dst []float32, id int) error {
 	if id < 0 || id >= e.Rows {
 		return fmt.Errorf("token id %d outside the vocabulary of %d", id, e.Rows)
 	}
-	return tensorDequantizeRow(e, id, dst)
+	return tensor.DequantizeRow(e.Type, e.Row(id), dst)
 }
