@@ -53,7 +53,7 @@ func TestValidate(t *testing.T) {
 				e[i].ID, e[i].PreviousID = e[i].ID+1, e[i].PreviousID+1
 			}
 			e[3].PreviousID = 3
-			e[4].Payload.Parent = 5
+			e[4].Payload.Parent, e[5].Payload.Parent = 5, 5
 			return e
 		}, []string{"id", "previous"}, "id 5, want 4"},
 		{"previous not id-1", func(e []Event) []Event { e[2].PreviousID = 1; return e }, []string{"previous"}, "previousEventId 1, want 2"},
