@@ -42,6 +42,9 @@ func dotQ4_0Q8_0AVX2(w, y *byte, nb int) float32
 func dotQ4_KQ8_KAVX2(w, y *byte, nb int) float32
 
 //go:noescape
+func dotQ5_KQ8_KAVX2(w, y *byte, nb int) float32
+
+//go:noescape
 func dotQ6_KQ8_KAVX2(w, y *byte, nb int) float32
 
 //go:noescape
@@ -68,6 +71,7 @@ var avx2Kernels = kernelSet{
 		Q4_0: blockDot(dotQ4_0Q8_0AVX2, 18, 34),
 		Q8_0: blockDot(dotQ8_0Q8_0AVX2, 34, 34),
 		Q4_K: blockDot(dotQ4_KQ8_KAVX2, 144, q8KBlockBytes),
+		Q5_K: blockDot(dotQ5_KQ8_KAVX2, 176, q8KBlockBytes),
 		Q6_K: blockDot(dotQ6_KQ8_KAVX2, 210, q8KBlockBytes),
 	},
 	dotQx4: [BF16 + 1]func(w []byte, stride int, xq []byte, nb int, out *[4]float32){

@@ -156,6 +156,156 @@ q4kdone:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// Q5KPAIR: Q4KPAIR with the fifth bits of groups g and g+1 (as 0x10,
+// class-shuffled) in Y4 and Y5.
+#define Q5KPAIR(qsoff, qoff0, qoff1, imm) \
+	VMOVDQU    qsoff(SI), Y8   \
+	VPSHUFB    Y14, Y8, Y8     \
+	VPSRLW     $4, Y8, Y9      \
+	VPAND      Y15, Y8, Y8     \
+	VPAND      Y15, Y9, Y9     \
+	VPOR       Y4, Y8, Y8      \
+	VPOR       Y5, Y9, Y9      \
+	VMOVDQU    qoff0(DI), Y10  \
+	VPSHUFB    Y14, Y10, Y10   \
+	VMOVDQU    qoff1(DI), Y11  \
+	VPSHUFB    Y14, Y11, Y11   \
+	VPMADDUBSW Y10, Y8, Y8     \
+	VPMADDUBSW Y11, Y9, Y9     \
+	VPUNPCKLWD Y9, Y8, Y10     \
+	VPUNPCKHWD Y9, Y8, Y11     \
+	VPSHUFD    $imm, Y13, Y12  \
+	VPMADDWD   Y12, Y10, Y10   \
+	VPMADDWD   Y12, Y11, Y11   \
+	VPADDD     Y10, Y2, Y2     \
+	VPADDD     Y11, Y3, Y3
+
+// func dotQ5_KQ8_KAVX2(w, y *byte, nb int) float32
+TEXT ·dotQ5_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	VMOVDQU      qkshuf<>(SB), Y14
+	MOVL         $0x10101010, AX
+	VMOVD        AX, X7
+	VPBROADCASTD X7, Y7
+	VXORPS       Y0, Y0, Y0          // sumf
+	VXORPS       Y1, Y1, Y1          // sums[8]
+
+q5kblock:
+	TESTQ CX, CX
+	JEQ   q5kdone
+
+	// Unpack the 6-bit scales and mins (ggml's kmask shuffle of utmp).
+	MOVL  4(SI), AX                  // u0
+	MOVL  8(SI), BX                  // u1
+	MOVL  12(SI), DX                 // u2
+	MOVL  DX, R8
+	SHRL  $4, R8
+	ANDL  $0x0f0f0f0f, R8
+	MOVL  BX, R9
+	SHRL  $6, R9
+	ANDL  $0x03030303, R9
+	SHLL  $4, R9
+	ORL   R9, R8                     // mins 4..7
+	MOVL  DX, R9
+	ANDL  $0x0f0f0f0f, R9
+	MOVL  AX, R10
+	SHRL  $6, R10
+	ANDL  $0x03030303, R10
+	SHLL  $4, R10
+	ORL   R10, R9                    // scales 4..7
+	ANDL  $0x3f3f3f3f, BX            // mins 0..3
+	ANDL  $0x3f3f3f3f, AX            // scales 0..3
+	SHLQ  $32, R9
+	ORQ   R9, AX
+	SHLQ  $32, R8
+	ORQ   R8, BX
+
+	VMOVQ     AX, X4
+	VPMOVZXBW X4, X13
+	VPERMQ    $0x44, Y13, Y13       // scale words, in both halves
+
+	// sumi = sum_j bsums[j] * mins[j/2]
+	VMOVQ        BX, X5
+	VPUNPCKLBW   X5, X5, X5
+	VPMOVZXBW    X5, Y5
+	VPMADDWD     260(DI), Y5, Y5
+	VEXTRACTI128 $1, Y5, X6
+	VPADDD       X6, X5, X5
+	VPSHUFD      $0x4e, X5, X6
+	VPADDD       X6, X5, X5
+	VPSHUFD      $0xb1, X5, X6
+	VPADDD       X6, X5, X5
+	VMOVD        X5, R11
+
+	// The fifth bit of group g is bit g of qh, moved to bit 4 (0x10).
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VMOVDQU 16(SI), Y6
+	VPSHUFB Y14, Y6, Y6
+	VPSLLW  $4, Y6, Y4
+	VPAND   Y7, Y4, Y4
+	VPSLLW  $3, Y6, Y5
+	VPAND   Y7, Y5, Y5
+	Q5KPAIR(48, 4, 36, 0x00)
+	VPSLLW  $2, Y6, Y4
+	VPAND   Y7, Y4, Y4
+	VPSLLW  $1, Y6, Y5
+	VPAND   Y7, Y5, Y5
+	Q5KPAIR(80, 68, 100, 0x55)
+	VPAND   Y7, Y6, Y4
+	VPSRLW  $1, Y6, Y5
+	VPAND   Y7, Y5, Y5
+	Q5KPAIR(112, 132, 164, 0xaa)
+	VPSRLW  $2, Y6, Y4
+	VPAND   Y7, Y4, Y4
+	VPSRLW  $3, Y6, Y5
+	VPAND   Y7, Y5, Y5
+	Q5KPAIR(144, 196, 228, 0xff)
+
+	// aux in lane order (Y7 keeps the 0x10 mask).
+	VEXTRACTI128 $1, Y2, X4
+	VPADDD       X4, X2, X6
+	VEXTRACTI128 $1, Y3, X5
+	VPADDD       X5, X3, X8
+	VINSERTI128  $1, X8, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+
+	// sums += (d*yd) * aux
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X4
+	VCVTPH2PS    X4, X4
+	VMULSS       (DI), X4, X4
+	VBROADCASTSS X4, Y4
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+
+	// sumf -= (dmin*yd) * sumi
+	MOVWLZX    2(SI), AX
+	VMOVD      AX, X4
+	VCVTPH2PS  X4, X4
+	VMULSS     (DI), X4, X4
+	VCVTSI2SSL R11, X5, X5
+	VMULSS     X5, X4, X4
+	VSUBSS     X4, X0, X0
+
+	ADDQ $176, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q5kblock
+
+q5kdone:
+	VEXTRACTF128 $1, Y1, X2
+	ADDLANES(X1)
+	ADDLANES(X2)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
 // Q6_K: quants u = a+32 in [0,63] (low 4 bits in ql, high 2 in qh), eight
 // 32-value vectors per super-block, each holding two 16-value scale groups
 // (one per 128-bit half). VPMADDUBSW(u, q8) - VPMADDUBSW(32, q8) is the
