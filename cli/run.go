@@ -177,6 +177,9 @@ func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 		}
 		fmt.Fprintln(stderr)
 	}
+	if s.ContextFull() {
+		fmt.Fprintf(stderr, "infertrace: stopped after %d tokens: the context of %d tokens is full\n", nGen, rs.Model.Params.NCtx)
+	}
 	if is := s.Failure(); is != nil {
 		return fmt.Errorf("%s: %s", is.Code, is.Message)
 	}

@@ -72,3 +72,16 @@ func TestThreadsBitIdentical(t *testing.T) {
 		})
 	}
 }
+
+// TestContextFull: generation stops, without error, when the model's
+// context is full.
+func TestContextFull(t *testing.T) {
+	m := openRef(t, "tiny", "tiny-llama-f32.gguf")
+	small := *m
+	small.Params.NCtx = 9
+	s := evalOpts(t, &small, []int{1, 403, 407, 261, 378}, 20, Options{})
+	// 5 prompt positions + 4 decoded = 9 positions: 5 tokens sampled.
+	if !s.ContextFull() || len(s.Generated()) != 5 {
+		t.Errorf("context full %v after %d tokens, want true after 5", s.ContextFull(), len(s.Generated()))
+	}
+}

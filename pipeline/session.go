@@ -67,6 +67,7 @@ type Session struct {
 	attQ, attOut                      []float32
 	attnRange                         func(start, end int)
 	ctx, pos                          int
+	ctxFull                           bool
 	one                               [1]int
 	topIdx                            []int
 
@@ -202,6 +203,10 @@ func (s *Session) Generated() []int { return s.history[len(s.prompt):] }
 // Text returns the generated text so far.
 func (s *Session) Text() string { return string(s.text) }
 
+// ContextFull reports whether generation stopped because the context
+// (the model's n_ctx) was full before MaxTokens tokens.
+func (s *Session) ContextFull() bool { return s.ctxFull }
+
 // Errors returns the number of Jidoka errors met (with OnError Continue a
 // run may finish with errors).
 func (s *Session) Errors() int { return s.errCount }
@@ -278,7 +283,8 @@ func (s *Session) run() {
 	toks := s.prompt
 	for it := 0; it < s.opts.MaxTokens && !s.halted(); it++ {
 		if s.pos+len(toks) > s.ctx {
-			break // context full
+			s.ctxFull = true
+			break
 		}
 		id, eog, ok := s.iterate(it, toks)
 		if !ok || eog {
