@@ -115,8 +115,7 @@ func openReader(r io.Reader, name string, limit int64) (*Reader, error) {
 		case "run":
 			dst = &rd.header.Run
 		case "summary":
-			rd.summary = new(Summary)
-			dst = rd.summary
+			dst = &rd.summary // null leaves it nil
 		case "events":
 			if !sawFormat {
 				break
@@ -296,8 +295,7 @@ func (rd *Reader) finish() error {
 		rd.cr.mark = rd.dec.InputOffset()
 		var dst any = new(json.RawMessage)
 		if key == "summary" {
-			rd.summary = new(Summary)
-			dst = rd.summary
+			dst = &rd.summary // null leaves it nil
 		}
 		if err := rd.dec.Decode(dst); err != nil {
 			return rd.wrap(err, fmt.Sprintf("reading member %q", key))

@@ -367,3 +367,17 @@ func TestIndexMatchesReaderProperty(t *testing.T) {
 		}
 	})
 }
+
+func TestNullSummary(t *testing.T) {
+	doc := `{"format":"infertrace/v1","events":[],"summary":null}`
+	rd, err := OpenReader(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rd.Next(); err != io.EOF {
+		t.Fatalf("Next = %v, want EOF", err)
+	}
+	if s, ok := rd.Summary(); ok {
+		t.Errorf("null summary read as %+v", s)
+	}
+}
