@@ -296,7 +296,6 @@ func TestIndex(t *testing.T) {
 	if _, err := ix2.ReadEventAt(ix2.Len() - 1); err != nil {
 		t.Errorf("last complete event: %v", err)
 	}
-	_ = io.EOF
 }
 
 // TestIndexMatchesReaderProperty checks the structural index against the
