@@ -19,7 +19,8 @@ var (
 
 // fuzzTokenizers returns the synthetic SPM vocabulary of fixtures (always
 // there) and, when the reference models are present, GPT-2 (byte-level
-// BPE) and MPT (user-defined tokens).
+// BPE), MPT (user-defined tokens), deepseek-llm (regex pre-tokenizer)
+// and Phi-3 (SPM with strip attributes).
 func fuzzTokenizers(tb testing.TB) []*Tokenizer {
 	fuzzOnce.Do(func() {
 		spec, err := fixtures.Preset("tiny")
@@ -40,7 +41,7 @@ func fuzzTokenizers(tb testing.TB) []*Tokenizer {
 		}
 		fuzzToks = append(fuzzToks, tok)
 		if root, ok := refdata.Root(); ok {
-			for _, name := range []string{"gpt-2", "mpt"} {
+			for _, name := range []string{"gpt-2", "mpt", "deepseek-llm", "phi-3"} {
 				f, err := loader.Open(root + "/vocab/ggml-vocab-" + name + ".gguf")
 				if err != nil {
 					continue

@@ -162,18 +162,24 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// representsAllBytes reports whether every byte has a token.
+// representsAllBytes reports whether every byte has a token that decodes
+// to it (deepseek-llm's added tokens "ÿ", "þ" shadow the byte symbols, as
+// they do in llama.cpp).
 func (t *Tokenizer) representsAllBytes() bool {
 	for b := 0; b < 256; b++ {
-		if t.byteLevel {
-			if _, ok := t.tokenID[byteEncode(string([]byte{byte(b)}))]; !ok {
-				return false
-			}
-		} else if t.byteTokens[b] < 0 {
+		if !t.representsByte(byte(b)) {
 			return false
 		}
 	}
 	return true
+}
+
+func (t *Tokenizer) representsByte(b byte) bool {
+	if !t.byteLevel {
+		return t.byteTokens[b] >= 0
+	}
+	id, ok := t.tokenID[byteEncode(string([]byte{b}))]
+	return ok && t.types[id] == TypeNormal
 }
 
 // singleCharTokens lists the characters below U+3000 whose every byte
@@ -186,12 +192,7 @@ func (t *Tokenizer) singleCharTokens() []rune {
 		}
 		ok := true
 		for _, b := range []byte(string(r)) {
-			if t.byteLevel {
-				_, ok = t.tokenID[byteEncode(string([]byte{b}))]
-			} else {
-				ok = t.byteTokens[b] >= 0
-			}
-			if !ok {
+			if ok = t.representsByte(b); !ok {
 				break
 			}
 		}
