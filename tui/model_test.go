@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -16,6 +17,11 @@ import (
 func TestMain(m *testing.M) {
 	// Goldens and screen checks are colourless and reproducible.
 	lipgloss.SetColorProfile(termenv.Ascii)
+	// Tests write only to temporary directories: no rapid fail files.
+	flag.Parse()
+	if f := flag.Lookup("rapid.nofailfile"); f != nil {
+		f.Value.Set("true")
+	}
 	os.Exit(m.Run())
 }
 

@@ -75,6 +75,12 @@ func (c *common) paneTitle(idx int, title string, w int) string {
 	return st.Render(fit(head+strings.Repeat("─", fill), w))
 }
 
+// The smallest terminal the panes are laid out in.
+const (
+	minWidth  = 40
+	minHeight = 10
+)
+
 // View renders the whole screen.
 func (m *Model) View() string {
 	w, h := m.c.width, m.c.height
@@ -84,11 +90,17 @@ func (m *Model) View() string {
 	if m.preparing {
 		return m.prepareView()
 	}
+	if w < minWidth || h < minHeight {
+		// Too small for the panes: say so, keep the status and the message.
+		lines := []string{m.statusView(), fmt.Sprintf("terminal too small: %dx%d, need %dx%d", w, h, minWidth, minHeight), m.message}
+		return box(lines, w, h)
+	}
 	top := []string{m.statusView()}
 	top = append(top, m.alertView()...)
 	foot := m.footerView()
 	bodyH := h - len(top) - len(foot)
-	if bodyH < 3 {
+	if bodyH < 8 {
+		// No room for the panes (full help on a small terminal).
 		return box(append(top, foot...), w, h)
 	}
 	body := m.bodyView(w, bodyH)
