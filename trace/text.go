@@ -160,7 +160,7 @@ func (ts *TextSink) event(b *bytes.Buffer, ev Event) {
 		d := ts.depth()
 		if o.printed {
 			fmt.Fprintf(b, "%s└ %s%s%s\n", indent(d), ev.State, where(ev.Payload), duration(ev.Payload))
-			ts.details(b, d+1, ev.State, ev.Payload)
+			ts.details(b, d+1, ev.Payload)
 		} else if o.shown {
 			ts.leaf(b, ev, o.entered, true)
 		} else {
@@ -168,7 +168,7 @@ func (ts *TextSink) event(b *bytes.Buffer, ev Event) {
 		}
 	case ExecutionSucceeded:
 		fmt.Fprintf(b, "✓ ExecutionSucceeded\n")
-		ts.details(b, 1, "", ev.Payload)
+		ts.details(b, 1, ev.Payload)
 	case ExecutionFailed:
 		fmt.Fprintf(b, "%s\n", ts.hl(SevError, fmt.Sprintf("✗ ExecutionFailed %s: %s", ev.Error, ev.Cause)))
 		if ev.Hint != "" {
@@ -207,7 +207,7 @@ func (ts *TextSink) flushUnexited(b *bytes.Buffer) {
 	ts.pending = nil
 	d := ts.depth()
 	fmt.Fprintf(b, "%s[%d] %s%s  (not exited)\n", indent(d), StepNumber(ev.State), ev.State, where(ev.Payload))
-	ts.detailsIn(b, d+1, ev.State, ev.Payload, "in ")
+	ts.detailsIn(b, d+1, ev.Payload, "in ")
 }
 
 // flushPending prints a held Entered as the header of a container.
@@ -222,7 +222,7 @@ func (ts *TextSink) flushPending(b *bytes.Buffer) {
 			d := ts.depth()
 			ts.open[i].printed = true
 			fmt.Fprintf(b, "%s┌ [%d] %s%s\n", indent(d), StepNumber(ev.State), ev.State, where(ev.Payload))
-			ts.detailsIn(b, d+1, ev.State, ev.Payload, "in ")
+			ts.detailsIn(b, d+1, ev.Payload, "in ")
 			return
 		}
 	}
@@ -248,11 +248,11 @@ func (ts *TextSink) leaf(b *bytes.Buffer, ev Event, in *Payload, shown bool) {
 	}
 	fmt.Fprintf(b, "%s[%d] %s%s%s\n", indent(d), StepNumber(ev.State), ev.State, where(p), duration(out))
 	if out != nil {
-		ts.detailsIn(b, d+1, ev.State, in, "in ")
+		ts.detailsIn(b, d+1, in, "in ")
 	} else {
-		ts.details(b, d+1, ev.State, in)
+		ts.details(b, d+1, in)
 	}
-	ts.details(b, d+1, ev.State, out)
+	ts.details(b, d+1, out)
 }
 
 // where formats layer, iteration and shape of a payload.
@@ -344,13 +344,13 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // details prints everything a payload carries, one line per item.
-func (ts *TextSink) details(b *bytes.Buffer, d int, st State, p *Payload) {
-	ts.detailsIn(b, d, st, p, "")
+func (ts *TextSink) details(b *bytes.Buffer, d int, p *Payload) {
+	ts.detailsIn(b, d, p, "")
 }
 
 // detailsIn is details with a prefix for the tensor lines ("in " for an
 // input payload).
-func (ts *TextSink) detailsIn(b *bytes.Buffer, d int, st State, p *Payload, tensorPrefix string) {
+func (ts *TextSink) detailsIn(b *bytes.Buffer, d int, p *Payload, tensorPrefix string) {
 	if p == nil {
 		return
 	}
