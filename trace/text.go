@@ -137,9 +137,11 @@ func (ts *TextSink) event(b *bytes.Buffer, ev Event) {
 		ts.leaf(b, ev, in, o.shown)
 		return
 	}
-	switch ev.Type {
-	case ExecutionSucceeded, ExecutionFailed, ExecutionAborted:
+	switch {
+	case ev.Type == ExecutionSucceeded || ev.Type == ExecutionFailed || ev.Type == ExecutionAborted:
 		ts.flushUnexited(b)
+	case ts.silent(ev):
+		// Prints nothing, so a held state stays a leaf.
 	default:
 		ts.flushPending(b)
 	}
@@ -182,6 +184,13 @@ func (ts *TextSink) event(b *bytes.Buffer, ev Event) {
 	default:
 		fmt.Fprintf(b, "? event %d of unknown type %q\n", ev.ID, ev.Type)
 	}
+}
+
+// silent reports whether ev is a state event that prints nothing: a state
+// not selected by cfg.Steps, without issues.
+func (ts *TextSink) silent(ev Event) bool {
+	return (ev.Type == TaskStateEntered || ev.Type == TaskStateExited) &&
+		!ts.cfg.Steps.Has(ev.State) && (ev.Payload == nil || len(ev.Payload.Issues) == 0)
 }
 
 // pop removes the innermost open state named st (and anything opened

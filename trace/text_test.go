@@ -235,3 +235,25 @@ func TestTextFailureInsideState(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+func TestTextHiddenChildKeepsLeaf(t *testing.T) {
+	rb := &runBuilder{}
+	rb.add(Event{Type: ExecutionStarted})
+	rb.enter(FFN, Payload{Layer: 0})
+	rb.enter(KernelLaunch, Payload{Layer: 0})
+	rb.exit(KernelLaunch, Payload{Layer: 0, Kernel: &KernelInfo{Name: "k"}})
+	rb.exit(FFN, Payload{Layer: 0, DurationUS: 2, Tensors: map[string]stats.Summary{"ffn_out": *sum(1)}})
+	rb.add(Event{Type: ExecutionSucceeded})
+	var b bytes.Buffer
+	ts := NewTextSink(&b, Config{Steps: AllSteps}, nil) // AllSteps leaves KERNEL_LAUNCH out
+	for _, ev := range rb.evs {
+		ts.Write(ev)
+	}
+	want := "▶ ExecutionStarted\n" +
+		"[3] FFN  layer 0  iter 0  2.0µs\n" +
+		"  " + statsLine("ffn_out", *sum(1)) + "\n" +
+		"✓ ExecutionSucceeded\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
