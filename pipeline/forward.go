@@ -3,6 +3,7 @@ package pipeline
 import (
 	"math"
 
+	"github.com/infertrace/infertrace/tensor"
 	"github.com/infertrace/infertrace/trace"
 )
 
@@ -230,13 +231,13 @@ func (s *Session) attnRangeFn(start, end int) {
 		kvOff := (h / group) * hd
 		sc := buf[:last+1]
 		for tpos := range sc {
-			sc[tpos] = dot(qh, kc[tpos*kvDim+kvOff:tpos*kvDim+kvOff+hd]) * scale
+			sc[tpos] = tensor.Dot(qh, kc[tpos*kvDim+kvOff:tpos*kvDim+kvOff+hd]) * scale
 		}
 		softmax(sc)
 		o := s.attOut[i*qDim+h*hd : i*qDim+(h+1)*hd]
 		clear(o)
 		for tpos, a := range sc {
-			axpy(a, vc[tpos*kvDim+kvOff:tpos*kvDim+kvOff+hd], o)
+			tensor.Axpy(a, vc[tpos*kvDim+kvOff:tpos*kvDim+kvOff+hd], o)
 		}
 	}
 }

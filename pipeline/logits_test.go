@@ -17,12 +17,11 @@ import (
 // So every file is held to at least one reference: stories260K's derived
 // Q8_0/Q4_0 files (no math.json) to llama.cpp, all the others to math.json.
 func TestPromptLogitsAllFiles(t *testing.T) {
-	// tensor.Pool's integer path does not yet reproduce llama.cpp for these
-	// types (F16/BF16: llama.cpp rounds the activations to F16/BF16 first;
-	// Q4_1/Q2_K: measured 0.03), so they are held to math.json only.
-	intDiverges := map[string]bool{"tiny-llama-f16.gguf": true, "tiny-llama-bf16.gguf": true,
-		"tiny-llama-q4_1.gguf": true, "tiny-llama-q2_k.gguf": true}
 	const tol = 2e-3
+	// For F16/BF16 weights llama.cpp first rounds the activations to
+	// F16/BF16; tensor.Pool dots them in float32, so these two are held to
+	// math.json only (measured vs llama.cpp: F16 1.8e-3, BF16 5.8e-3).
+	intDiverges := map[string]bool{"tiny-llama-f16.gguf": true, "tiny-llama-bf16.gguf": true}
 	type tc struct{ dir, file, ref string }
 	cases := []tc{
 		{"stories260K", "stories260K.gguf", "once-upon-a-time"},
