@@ -338,8 +338,8 @@ func TestPaneKeys(t *testing.T) {
 		t.Fatalf("EMBED out before v:\n%s", v)
 	}
 	drive(t, m, keys("2", "v")...)
-	if v := view(); !strings.Contains(v, "  hist") {
-		t.Errorf("v shows no histogram:\n%s", v)
+	if v := view(); !strings.Contains(v, "  hist") || !strings.Contains(v, "values  -1 -0.5 0 0.25 0.5 0.5 1 2") {
+		t.Errorf("v shows no histogram and values:\n%s", v)
 	}
 	drive(t, m, keys("v", "n", "s", "s", "s", "s")...) // ATTENTION exit: 6 tensors
 	if v := view(); !strings.Contains(v, "blk.0.q_rope") || strings.Contains(v, "blk.0.attn_residual") {

@@ -219,7 +219,12 @@ func (p *tensorPane) View() string {
 		body = append(body, row)
 		if p.verbose && len(t.values) > 0 {
 			_, counts := stats.Histogram(t.values, max(4, min(len(t.values), 32, p.w-nameW-2)))
-			body = append(body, st.Bar.Render(fmt.Sprintf("%-*s%s", nameW, "  hist", stats.Sparkline(counts))))
+			body = append(body, st.Bar.Render(fmt.Sprintf("%-*s%s", max(nameW, 9), "  hist", stats.Sparkline(counts))))
+			vals := ""
+			for _, v := range t.values {
+				vals += " " + num(float64(v))
+			}
+			body = append(body, st.Dim.Render(fit(fmt.Sprintf("%-*s%s", max(nameW, 9), "  values", vals), p.w)))
 		}
 	}
 	if !p.verbose {
