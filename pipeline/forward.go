@@ -322,17 +322,3 @@ func addBias(x, b []float32) {
 		}
 	}
 }
-
-func dot(a, b []float32) float32 {
-	var s float32
-	for i, v := range a {
-		s += v * b[i]
-	}
-	return s
-}
-
-func axpy(alpha float32, x, y []float32) {
-	for i, v := range x {
-		y[i] += alpha * v
-	}
-}
