@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -85,9 +87,22 @@ func TestRunPanicRestoresTerminal(t *testing.T) {
 	src := &panicSource{*newFake(defaultRun())}
 	var out bytes.Buffer
 	in := &slowReader{keys: []byte("s"), wait: 50 * time.Millisecond}
-	err := Run(src, Options{ProgramOptions: []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(&out), tea.WithoutSignalHandler()}})
+	// Bubbletea reports the panic on the process's stdout and stderr:
+	// capture them.
+	capture, err := os.Create(filepath.Join(t.TempDir(), "std"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = capture, capture
+	err = Run(src, Options{ProgramOptions: []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(&out), tea.WithoutSignalHandler()}})
+	os.Stdout, os.Stderr = stdout, stderr
+	capture.Close()
 	if err == nil {
 		t.Fatal("no error after a panic")
+	}
+	if report, _ := os.ReadFile(capture.Name()); !bytes.Contains(report, []byte("engine bug")) {
+		t.Errorf("the panic was not reported: %q", report)
 	}
 	if !strings.Contains(out.String(), "\x1b[?1049l") {
 		t.Error("alternate screen not left after the panic")
