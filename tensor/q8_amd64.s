@@ -326,19 +326,103 @@ qzdone:
 	VPINSRW   $3, (R11), X9, X9   \
 	VCVTPH2PS X9, X9
 
+// Q4ROW2(reg, dst): Q4ROW without temporaries, for the two-block loop:
+// VBROADCASTI128 + VPSRLVQ by [0,0,4,4] puts the low nibbles in the low
+// half and the high nibbles in the high half. SI is the block offset; Y11
+// holds the shift counts.
+#define Q4ROW2(reg, off, dst) \
+	VBROADCASTI128 off+2(reg)(SI*1), dst \
+	VPSRLVQ        Y11, dst, dst          \
+	VPAND          Y15, dst, dst          \
+	VPMADDUBSW     Y10, dst, dst          \
+	VPSUBW         Y12, dst, dst          \
+	VPMADDWD       Y13, dst, dst
+
+DATA q4shift<>+0(SB)/8, $0
+DATA q4shift<>+8(SB)/8, $0
+DATA q4shift<>+16(SB)/8, $4
+DATA q4shift<>+24(SB)/8, $4
+GLOBL q4shift<>(SB), RODATA|NOPTR, $32
+
 // func dotQ4_0Q8_0x4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
+// Two blocks per iteration: eight int32x8 vectors (4 rows × 2 blocks) are
+// reduced together into [A0..A3 | B0..B3], scaled as one vector, and block
+// A's four products are added to the row sums before block B's, which is
+// each row's sequential order.
 TEXT ·dotQ4_0Q8_0x4AVX2(SB), NOSPLIT, $0-40
-	MOVQ   w+0(FP), R8
-	MOVQ   stride+8(FP), BX
-	MOVQ   y+16(FP), DI
-	MOVQ   nb+24(FP), CX
-	LEAQ   (R8)(BX*1), R9
-	LEAQ   (R9)(BX*1), R10
-	LEAQ   (R10)(BX*1), R11
+	MOVQ    w+0(FP), R8
+	MOVQ    stride+8(FP), BX
+	MOVQ    y+16(FP), DI
+	MOVQ    nb+24(FP), CX
+	LEAQ    (R8)(BX*1), R9
+	LEAQ    (R9)(BX*1), R10
+	LEAQ    (R10)(BX*1), R11
 	CONSTS
-	VXORPS X0, X0, X0
+	VMOVDQU q4shift<>(SB), Y11
+	VXORPS  X0, X0, X0
+	XORQ    SI, SI
+
+q4x4loop2:
+	CMPQ       CX, $2
+	JLT        q4x4loop
+	VMOVDQU    2(DI), Y10
+	VPMADDUBSW Y10, Y14, Y12
+	Q4ROW2(R8, 0, Y1)
+	Q4ROW2(R9, 0, Y2)
+	Q4ROW2(R10, 0, Y3)
+	Q4ROW2(R11, 0, Y4)
+	VMOVDQU    36(DI), Y10
+	VPMADDUBSW Y10, Y14, Y12
+	Q4ROW2(R8, 18, Y5)
+	Q4ROW2(R9, 18, Y6)
+	Q4ROW2(R10, 18, Y7)
+	Q4ROW2(R11, 18, Y8)
+
+	// [A0..A3 | B0..B3]
+	VPHADDD    Y2, Y1, Y1
+	VPHADDD    Y4, Y3, Y3
+	VPHADDD    Y3, Y1, Y1
+	VPHADDD    Y6, Y5, Y5
+	VPHADDD    Y8, Y7, Y7
+	VPHADDD    Y7, Y5, Y5
+	VPERM2I128 $0x20, Y5, Y1, Y2
+	VPERM2I128 $0x31, Y5, Y1, Y3
+	VPADDD     Y3, Y2, Y2
+	VCVTDQ2PS  Y2, Y2
+
+	// dx of the four rows for blocks A then B, as eight halves.
+	MOVWLZX   (R8)(SI*1), AX
+	VMOVD     AX, X9
+	VPINSRW   $1, (R9)(SI*1), X9, X9
+	VPINSRW   $2, (R10)(SI*1), X9, X9
+	VPINSRW   $3, (R11)(SI*1), X9, X9
+	VPINSRW   $4, 18(R8)(SI*1), X9, X9
+	VPINSRW   $5, 18(R9)(SI*1), X9, X9
+	VPINSRW   $6, 18(R10)(SI*1), X9, X9
+	VPINSRW   $7, 18(R11)(SI*1), X9, X9
+	VCVTPH2PS X9, Y9
+
+	// dy of block A in the low half, block B in the high half.
+	VPBROADCASTW (DI), X3
+	VPBROADCASTW 34(DI), X4
+	VPUNPCKLQDQ  X4, X3, X3
+	VCVTPH2PS    X3, Y4
+
+	VMULPS       Y9, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VADDPS       X2, X0, X0
+	VEXTRACTF128 $1, Y2, X2
+	VADDPS       X2, X0, X0
+	ADDQ         $36, SI
+	ADDQ         $68, DI
+	SUBQ         $2, CX
+	JMP          q4x4loop2
 
 q4x4loop:
+	ADDQ         SI, R8
+	ADDQ         SI, R9
+	ADDQ         SI, R10
+	ADDQ         SI, R11
 	TESTQ        CX, CX
 	JEQ          q4x4done
 	VMOVDQU      2(DI), Y10
@@ -354,13 +438,6 @@ q4x4loop:
 	VMULPS       X9, X7, X7
 	VMULPS       X10, X7, X7
 	VADDPS       X7, X0, X0
-	ADDQ         $18, R8
-	ADDQ         $18, R9
-	ADDQ         $18, R10
-	ADDQ         $18, R11
-	ADDQ         $34, DI
-	DECQ         CX
-	JMP          q4x4loop
 
 q4x4done:
 	MOVQ    out+32(FP), AX
