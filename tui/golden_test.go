@@ -33,6 +33,7 @@ func TestGolden(t *testing.T) {
 		{"continue_to_nan", false, nanRun(), []step{{"s", "#2 "}, {"s", "#3 "}, {"s", "#4 "}, {"c", "stopped at error"}}},
 		{"replay", true, nanRun(), []step{{"t", "#66 "}, {"n", "#68 "}, {"s", "#69 "}, {"s", "#70 "}, {"s", "#71 "}}},
 		{"help", false, defaultRun(), []step{{"t", "#66 "}, {"?", "first"}}},
+		{"breakpoints", false, defaultRun(), []step{{":break FFN layer=1\r", "breakpoint 1: FFN layer=1"}, {"c", "#23 "}, {"B", "Breakpoints ("}}},
 	}
 	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
 		for _, tc := range cases {
@@ -56,10 +57,16 @@ func TestGolden(t *testing.T) {
 				}
 				wait("#1 ")
 				for _, st := range tc.steps {
-					tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(st.key)})
+					for _, r := range st.key {
+						if r == '\r' {
+							tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+							continue
+						}
+						tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+					}
 					wait(st.wait)
 				}
-				tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+				tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC}) // q would close the breakpoint list
 				fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
 				golden.RequireEqual(t, []byte(ansi.Strip(fm.View())+"\n"))
 			})

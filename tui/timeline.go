@@ -176,8 +176,11 @@ func (p *timelinePane) View() string {
 		for q := r.parent; q >= 0; q = rows[q].parent {
 			depth++
 		}
-		label := p.label(ri, r, onPath)
-		line := fit(mark+" "+strings.Repeat("  ", depth)+label, p.w)
+		label := mark + " " + strings.Repeat("  ", depth) + p.label(ri, r, onPath)
+		if d := p.duration(r); d != "" && len([]rune(label))+len(d)+1 <= p.w {
+			label = fit(label, p.w-len(d)) + d
+		}
+		line := fit(label, p.w)
 		switch {
 		case ri == cur:
 			line = st.Current.Render(line)
@@ -192,6 +195,19 @@ func (p *timelinePane) View() string {
 		lines = append(lines, st.Dim.Render("  waiting for the first event…"))
 	}
 	return box(lines, p.w, p.h)
+}
+
+// duration is a finished state's recorded duration, or "".
+func (p *timelinePane) duration(r *tlRow) string {
+	m := p.c.m
+	if r.kind != rowState || r.last == r.first || int(r.last) > m.seen {
+		return ""
+	}
+	ev, err := m.h.At(int(r.last))
+	if err != nil || ev.Type != trace.TaskStateExited || ev.Payload == nil || ev.Payload.DurationUS <= 0 {
+		return ""
+	}
+	return fmtUS(ev.Payload.DurationUS)
 }
 
 // hasBreak reports whether a state breakpoint stops at the row's start.
