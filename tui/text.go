@@ -61,6 +61,16 @@ func (p *textPane) View() string {
 		title += " · " + strconv.Itoa(cur+1) + " generated"
 	}
 	lines := []string{p.c.paneTitle(paneText, title, p.w)}
+	// Only the tail that can show matters: a long generation must not cost
+	// a full rewrap per frame.
+	budget := (p.h + 1) * max(p.w, 1)
+	for k := len(ps) - 1; k >= 0; k-- {
+		budget -= lipgloss.Width(ps[k].s) + 3
+		if budget < 0 {
+			ps = ps[k+1:]
+			break
+		}
+	}
 	// Wrap piece by piece; keep the last lines, where the current token is.
 	sep := st.Separator.Render("│")
 	var wrapped []string
