@@ -47,12 +47,7 @@ func (p *textPane) View() string {
 	} else if m.info.Prompt != "" {
 		ps = append(ps, piece{s: showPiece(m.info.Prompt), style: st.Dim})
 	}
-	cur := -1
-	for i, t := range log.tokens {
-		if t.pos <= m.cursor {
-			cur = i
-		}
-	}
+	cur := log.upTo(m.cursor) - 1
 	for i := 0; i <= cur; i++ {
 		ps = append(ps, piece{s: showPiece(log.tokens[i].piece), style: lipgloss.NewStyle(), current: i == cur})
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -239,9 +240,10 @@ func (p *timelinePane) label(ri int32, r *tlRow, onPath map[int32]bool) string {
 		return string(r.typ())
 	case rowIter:
 		s := fold + fmt.Sprintf("iter %d", r.iter)
-		for _, t := range m.h.text.tokens {
-			if t.iter == int(r.iter) && t.pos <= m.seen {
-				s += fmt.Sprintf(" %q", showPiece(t.piece))
+		toks := m.h.text.tokens // in iteration order
+		for k := sort.Search(len(toks), func(k int) bool { return toks[k].iter >= int(r.iter) }); k < len(toks) && toks[k].iter == int(r.iter); k++ {
+			if toks[k].pos <= m.seen {
+				s += fmt.Sprintf(" %q", showPiece(toks[k].piece))
 			}
 		}
 		return s

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/infertrace/infertrace/trace"
@@ -161,6 +162,11 @@ func (l *textLog) decode(i int, p *trace.Payload) {
 		g.id = *p.TokenID
 	}
 	l.tokens = append(l.tokens, g)
+}
+
+// upTo returns how many tokens were decoded at or before position pos.
+func (l *textLog) upTo(pos int) int {
+	return sort.Search(len(l.tokens), func(k int) bool { return l.tokens[k].pos > pos })
 }
 
 // showPiece makes a token piece printable on one line: SentencePiece's

@@ -249,10 +249,7 @@ func (m *Model) errorSeen() bool { return m.h.firstErr >= 0 && m.h.firstErr <= m
 // it is reproducible in a replay.
 func (m *Model) tokensPerSecond() float64 {
 	toks := m.h.text.tokens
-	k := 0
-	for k < len(toks) && toks[k].pos <= m.cursor {
-		k++
-	}
+	k := m.h.text.upTo(m.cursor)
 	if k == 0 || m.h.started < 0 {
 		return 0
 	}
