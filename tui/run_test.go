@@ -3,9 +3,10 @@ package tui
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -82,30 +83,25 @@ func (p *panicSource) Next() (trace.Event, error) {
 }
 
 // TestRunPanicRestoresTerminal checks that a panic under the program
-// returns an error and leaves the alternate screen.
+// returns an error, is reported, and leaves the alternate screen. Bubbletea
+// reports the panic on the process's stdout from its own goroutine, so the
+// program runs in a child process whose output the test reads.
 func TestRunPanicRestoresTerminal(t *testing.T) {
-	src := &panicSource{*newFake(defaultRun())}
-	var out bytes.Buffer
-	in := &slowReader{keys: []byte("s"), wait: 50 * time.Millisecond}
-	// Bubbletea reports the panic on the process's stdout and stderr:
-	// capture them.
-	capture, err := os.Create(filepath.Join(t.TempDir(), "std"))
-	if err != nil {
-		t.Fatal(err)
+	if os.Getenv("INFERTRACE_TUI_PANIC_CHILD") == "1" {
+		src := &panicSource{*newFake(defaultRun())}
+		in := &slowReader{keys: []byte("s"), wait: 50 * time.Millisecond}
+		err := Run(src, Options{ProgramOptions: []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(os.Stdout), tea.WithoutSignalHandler()}})
+		fmt.Printf("\nRUN RETURNED: %v\n", err)
+		time.Sleep(200 * time.Millisecond) // let bubbletea finish its report
+		return
 	}
-	stdout, stderr := os.Stdout, os.Stderr
-	os.Stdout, os.Stderr = capture, capture
-	err = Run(src, Options{ProgramOptions: []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(&out), tea.WithoutSignalHandler()}})
-	os.Stdout, os.Stderr = stdout, stderr
-	capture.Close()
-	if err == nil {
-		t.Fatal("no error after a panic")
-	}
-	if report, _ := os.ReadFile(capture.Name()); !bytes.Contains(report, []byte("engine bug")) {
-		t.Errorf("the panic was not reported: %q", report)
-	}
-	if !strings.Contains(out.String(), "\x1b[?1049l") {
-		t.Error("alternate screen not left after the panic")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunPanicRestoresTerminal$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "INFERTRACE_TUI_PANIC_CHILD=1")
+	out, _ := cmd.CombinedOutput()
+	for _, want := range []string{"engine bug", "\x1b[?1049l", "RUN RETURNED: tui: program was killed: program experienced a panic"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("child output lacks %q:\n%q", want, out)
+		}
 	}
 }
 
