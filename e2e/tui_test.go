@@ -26,18 +26,19 @@ func newTmux(t *testing.T, dir string, w, h int, cmdline string) *tmuxSession {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed: the TUI end-to-end tests need it (CI installs it)")
 	}
-	s := &tmuxSession{t: t, sock: fmt.Sprintf("infertrace-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	// The server's socket lives in the test's temporary directory.
+	s := &tmuxSession{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
 	// The shell prints the exit status and lingers, so the test can read it
 	// and check the screen after the program left the alternate screen.
 	script := cmdline + `; echo "EXIT=$?"; sleep 60`
 	s.tmux("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", dir, script)
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.sock, "kill-server").Run() })
+	t.Cleanup(func() { _ = exec.Command("tmux", "-S", s.sock, "kill-server").Run() })
 	return s
 }
 
 func (s *tmuxSession) tmux(args ...string) string {
 	s.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", s.sock}, args...)...).CombinedOutput()
+	out, err := exec.Command("tmux", append([]string{"-S", s.sock}, args...)...).CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
