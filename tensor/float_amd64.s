@@ -345,7 +345,8 @@ bf16done:
 	VMOVSS X15, 12(AX)
 
 // func dotF32x4AVX2(w *float32, stride int, x *float32, n int, out *[4]float32)
-// stride is in float32 values.
+// stride is in float32 values. Pass A prefetches the same positions of the
+// next four rows (~10% faster streaming from DRAM; it did not help F16).
 TEXT ·dotF32x4AVX2(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), R8
 	MOVQ stride+8(FP), BX
@@ -355,6 +356,10 @@ TEXT ·dotF32x4AVX2(SB), NOSPLIT, $0-40
 	LEAQ (R8)(BX*1), R9
 	LEAQ (R9)(BX*1), R10
 	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12          // the next four rows, for prefetching
+	LEAQ (R12)(BX*1), R13
+	LEAQ (R13)(BX*1), SI
+	ADDQ SI, BX
 	ZERO8
 	MOVQ CX, DX
 	XORQ AX, AX
@@ -362,6 +367,14 @@ TEXT ·dotF32x4AVX2(SB), NOSPLIT, $0-40
 f32x4A:
 	CMPQ        DX, $32
 	JLT         f32x4A8
+	PREFETCHT0  (R12)(AX*1)
+	PREFETCHT0  64(R12)(AX*1)
+	PREFETCHT0  (R13)(AX*1)
+	PREFETCHT0  64(R13)(AX*1)
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  (BX)(AX*1)
+	PREFETCHT0  64(BX)(AX*1)
 	VMOVUPS     (DI)(AX*1), Y8
 	VMOVUPS     32(DI)(AX*1), Y9
 	VFMADD231PS (R8)(AX*1), Y8, Y0
