@@ -39,6 +39,15 @@ func dotQ8_0Q8_0AVX2(w, y *byte, nb int) float32
 func dotQ4_0Q8_0AVX2(w, y *byte, nb int) float32
 
 //go:noescape
+func dotQ4_1Q8_1AVX2(w, y *byte, nb int) float32
+
+//go:noescape
+func dotQ5_0Q8_0AVX2(w, y *byte, nb int) float32
+
+//go:noescape
+func dotQ5_1Q8_1AVX2(w, y *byte, nb int) float32
+
+//go:noescape
 func dotQ4_KQ8_KAVX2(w, y *byte, nb int) float32
 
 //go:noescape
@@ -70,6 +79,9 @@ var avx2Kernels = kernelSet{
 	dotQ: [BF16 + 1]func(w, xq []byte, nb int) float32{
 		Q4_0: blockDot(dotQ4_0Q8_0AVX2, 18, 34),
 		Q8_0: blockDot(dotQ8_0Q8_0AVX2, 34, 34),
+		Q4_1: blockDot(dotQ4_1Q8_1AVX2, 20, 36),
+		Q5_0: blockDot(dotQ5_0Q8_0AVX2, 22, 34),
+		Q5_1: blockDot(dotQ5_1Q8_1AVX2, 24, 36),
 		Q4_K: blockDot(dotQ4_KQ8_KAVX2, 144, q8KBlockBytes),
 		Q5_K: blockDot(dotQ5_KQ8_KAVX2, 176, q8KBlockBytes),
 		Q6_K: blockDot(dotQ6_KQ8_KAVX2, 210, q8KBlockBytes),

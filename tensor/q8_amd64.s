@@ -564,3 +564,247 @@ q8x4done:
 	VMOVUPS X0, (AX)
 	VZEROUPPER
 	RET
+
+// Q4_1·Q8_1, Q5_0·Q8_0 and Q5_1·Q8_1: the same exact scheme as Q4_0, four
+// blocks per iteration. The fifth bits are expanded to bytes as llama.cpp's
+// bytes_from_bits_32 does (broadcast, shuffle, OR with all-but-one-bit
+// masks, compare with all ones); Q5_0's offset of 16 is subtracted as
+// 16*sum(y) pairs, exactly as Q4_0's offset of 8.
+
+DATA q5shuf<>+0(SB)/8, $0x0000000000000000
+DATA q5shuf<>+8(SB)/8, $0x0101010101010101
+DATA q5shuf<>+16(SB)/8, $0x0202020202020202
+DATA q5shuf<>+24(SB)/8, $0x0303030303030303
+GLOBL q5shuf<>(SB), RODATA|NOPTR, $32
+
+// Q5CONSTS: Y15 = 0x0f, Y14 = 0x10, Y13 = words 1, Y12 = q5shuf,
+// Y11 = 0x7fbfdfeff7fbfdfe, Y10 = all ones.
+#define Q5CONSTS \
+	MOVL         $0x0f0f0f0f, AX         \
+	VMOVD        AX, X15                 \
+	VPBROADCASTD X15, Y15                \
+	MOVL         $0x10101010, AX         \
+	VMOVD        AX, X14                 \
+	VPBROADCASTD X14, Y14                \
+	MOVL         $0x00010001, AX         \
+	VMOVD        AX, X13                 \
+	VPBROADCASTD X13, Y13                \
+	VMOVDQU      q5shuf<>(SB), Y12       \
+	MOVQ         $0x7fbfdfeff7fbfdfe, AX \
+	VMOVQ        AX, X11                 \
+	VPBROADCASTQ X11, Y11                \
+	VPCMPEQB     Y10, Y10, Y10
+
+// NIB(qsoff): Y8 = the 32 nibbles at qsoff(SI), low ones in the low half.
+// Clobbers Y9.
+#define NIB(qsoff) \
+	VMOVDQU     qsoff(SI), X8  \
+	VPSRLW      $4, X8, X9     \
+	VINSERTI128 $1, X9, Y8, Y8 \
+	VPAND       Y15, Y8, Y8
+
+// HIBITS(qhoff): Y9 = 0x10 in byte i where bit i of the uint32 at
+// qhoff(SI) is set.
+#define HIBITS(qhoff) \
+	VPBROADCASTD qhoff(SI), Y9 \
+	VPSHUFB      Y12, Y9, Y9   \
+	VPOR         Y11, Y9, Y9   \
+	VPCMPEQB     Y10, Y9, Y9   \
+	VPAND        Y14, Y9, Y9
+
+// Q41BLK: sum(q*y) of the Q4_1 block at off(SI), Q8_1 block at yoff(DI).
+#define Q41BLK(off, yoff, dst) \
+	NIB(off+4)                    \
+	VPMADDUBSW yoff+4(DI), Y8, Y8 \
+	VPMADDWD   Y13, Y8, dst
+
+// Q50BLK: sum((q-16)*y) of the Q5_0 block at off(SI), Q8_0 at yoff(DI).
+#define Q50BLK(off, yoff, dst) \
+	NIB(off+6)                     \
+	HIBITS(off+2)                  \
+	VPOR       Y9, Y8, Y8          \
+	VPMADDUBSW yoff+2(DI), Y8, Y8  \
+	VPMADDUBSW yoff+2(DI), Y14, Y9 \
+	VPSUBW     Y9, Y8, Y8          \
+	VPMADDWD   Y13, Y8, dst
+
+// Q51BLK: sum(q*y) of the Q5_1 block at off(SI), Q8_1 block at yoff(DI).
+#define Q51BLK(off, yoff, dst) \
+	NIB(off+8)                    \
+	HIBITS(off+4)                 \
+	VPOR       Y9, Y8, Y8         \
+	VPMADDUBSW yoff+4(DI), Y8, Y8 \
+	VPMADDWD   Y13, Y8, dst
+
+// HALF4AT(reg, off, stride, dst): HALF4 of the halves at off+k*stride(reg).
+#define HALF4AT(reg, off, stride, dst) \
+	MOVWLZX   off(reg), AX            \
+	MOVWLZX   off+stride(reg), BX     \
+	SHLL      $16, BX                 \
+	ORL       BX, AX                  \
+	MOVWLZX   off+2*stride(reg), BX   \
+	MOVWLZX   off+3*stride(reg), DX   \
+	SHLL      $16, DX                 \
+	ORL       DX, BX                  \
+	SHLQ      $32, BX                 \
+	ORQ       BX, AX                  \
+	VMOVQ     AX, dst                 \
+	VCVTPH2PS dst, dst
+
+// HSUM_Y0: X0[0] = hsum_float_8(Y0) = ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)).
+// Clobbers X1.
+#define HSUM_Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS       X1, X0, X0 \
+	VMOVHLPS     X0, X1, X1 \
+	VADDPS       X1, X0, X0 \
+	VMOVSHDUP    X0, X1     \
+	VADDSS       X1, X0, X0
+
+// HALF1AT(reg, off, dst): float32 of the half at off(reg). Clobbers AX.
+#define HALF1AT(reg, off, dst) \
+	MOVWLZX   off(reg), AX \
+	VMOVD     AX, dst      \
+	VCVTPH2PS dst, dst
+
+// func dotQ4_1Q8_1AVX2(w, y *byte, nb int) float32
+// The Go kernel keeps ggml's AVX2 float structure for Q4_1: eight lanes
+// acc[l] = fma(dx*dy, sum of elements 4l..4l+3, acc[l]) (the VPMADDWD
+// lanes exactly), summs += mx*sy in block order, then hsum_float_8(acc) +
+// summs.
+TEXT ·dotQ4_1Q8_1AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   nb+16(FP), CX
+	Q5CONSTS
+	VXORPS Y0, Y0, Y0              // acc
+	VXORPS X1, X1, X1              // summs
+
+q41loop:
+	TESTQ        CX, CX
+	JEQ          q41done
+	Q41BLK(0, 0, Y2)
+	VCVTDQ2PS    Y2, Y2
+	HALF1AT(SI, 0, X5)
+	HALF1AT(DI, 0, X6)
+	VMULSS       X6, X5, X5
+	VBROADCASTSS X5, Y5
+	VFMADD231PS  Y5, Y2, Y0
+	HALF1AT(SI, 2, X5)
+	HALF1AT(DI, 2, X6)
+	VMULSS       X6, X5, X5
+	VADDSS       X5, X1, X1
+	ADDQ         $20, SI
+	ADDQ         $36, DI
+	DECQ         CX
+	JMP          q41loop
+
+q41done:
+	VMOVAPS X1, X2
+	HSUM_Y0
+	VADDSS  X2, X0, X0
+	VZEROUPPER
+	MOVSS   X0, ret+24(FP)
+	RET
+
+// func dotQ5_0Q8_0AVX2(w, y *byte, nb int) float32
+// sumf += (dx*dy)*s per block.
+TEXT ·dotQ5_0Q8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   nb+16(FP), CX
+	Q5CONSTS
+	VXORPS X0, X0, X0
+
+q50loop4:
+	CMPQ   CX, $4
+	JLT    q50loop1
+	Q50BLK(0, 0, Y1)
+	Q50BLK(22, 34, Y2)
+	Q50BLK(44, 68, Y3)
+	Q50BLK(66, 102, Y4)
+	REDUCE4
+	HALF4AT(SI, 0, 22, X5)
+	HALF4AT(DI, 0, 34, X6)
+	VMULPS X6, X5, X5
+	VMULPS X5, X7, X7
+	ACC4
+	ADDQ   $88, SI
+	ADDQ   $136, DI
+	SUBQ   $4, CX
+	JMP    q50loop4
+
+q50loop1:
+	TESTQ  CX, CX
+	JEQ    q50done
+	Q50BLK(0, 0, Y1)
+	HSUMI1
+	HALF1AT(SI, 0, X5)
+	HALF1AT(DI, 0, X6)
+	VMULSS X6, X5, X5
+	VMULSS X5, X1, X1
+	VADDSS X1, X0, X0
+	ADDQ   $22, SI
+	ADDQ   $34, DI
+	DECQ   CX
+	JMP    q50loop1
+
+q50done:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotQ5_1Q8_1AVX2(w, y *byte, nb int) float32
+// sumf += (dx*dy)*s + mx*sy per block.
+TEXT ·dotQ5_1Q8_1AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   nb+16(FP), CX
+	Q5CONSTS
+	VXORPS X0, X0, X0
+
+q51loop4:
+	CMPQ   CX, $4
+	JLT    q51loop1
+	Q51BLK(0, 0, Y1)
+	Q51BLK(24, 36, Y2)
+	Q51BLK(48, 72, Y3)
+	Q51BLK(72, 108, Y4)
+	REDUCE4
+	HALF4AT(SI, 0, 24, X5)
+	HALF4AT(DI, 0, 36, X6)
+	VMULPS X6, X5, X5
+	VMULPS X5, X7, X7
+	HALF4AT(SI, 2, 24, X5)
+	HALF4AT(DI, 2, 36, X6)
+	VMULPS X6, X5, X5
+	VADDPS X5, X7, X7
+	ACC4
+	ADDQ   $96, SI
+	ADDQ   $144, DI
+	SUBQ   $4, CX
+	JMP    q51loop4
+
+q51loop1:
+	TESTQ  CX, CX
+	JEQ    q51done
+	Q51BLK(0, 0, Y1)
+	HSUMI1
+	HALF1AT(SI, 0, X5)
+	HALF1AT(DI, 0, X6)
+	VMULSS X6, X5, X5
+	VMULSS X5, X1, X1
+	HALF1AT(SI, 2, X5)
+	HALF1AT(DI, 2, X6)
+	VMULSS X6, X5, X5
+	VADDSS X5, X1, X1
+	VADDSS X1, X0, X0
+	ADDQ   $24, SI
+	ADDQ   $36, DI
+	DECQ   CX
+	JMP    q51loop1
+
+q51done:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
