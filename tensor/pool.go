@@ -292,7 +292,9 @@ func (p *Pool) MatMul(dst []float32, w Matrix, x []float32, batch int) Launch {
 			quant(x[b*w.Cols:(b+1)*w.Cols], p.xq[b*a.xqStride:(b+1)*a.xqStride])
 		}
 	}
-	a.tileRows = max(1, tileBytes/max(1, w.RowBytes))
+	// A multiple of 4 rows, so that every row of a tile goes through the
+	// four-row kernels (a 16 KiB tile is only 5 rows of 768 F32 values).
+	a.tileRows = max(4, tileBytes/max(1, w.RowBytes)&^3)
 	p.mm = a
 	size, chunks := p.run(w.Rows, nil, p.mmRange)
 	p.mm = matmulArgs{} // drop references to the caller's slices
