@@ -108,6 +108,25 @@ func FuzzDotF32(f *testing.F) {
 			func(i int) float64 { return float64(fp16(h[2*i:])) * float64(b[i]) })
 		check("dotBF16", avx2Kernels.dotBF16(bf, b), goKernels.dotBF16(bf, b),
 			func(i int) float64 { return float64(bf16(bf[2*i:])) * float64(b[i]) })
+		// The four-row kernels must equal the one-row ones bit for bit.
+		if n > 0 {
+			w4 := boundedFloats(append(adata, bdata...), 4*n, scale)
+			h4 := make([]byte, 8*n)
+			for i, v := range w4 {
+				putFP16(h4[2*i:], v)
+			}
+			var o32, o16 [4]float32
+			avx2Kernels.dotF32x4(w4, n, b, &o32)
+			avx2Kernels.dotF16x4(h4, 2*n, b, &o16)
+			for i := range o32 {
+				if want := avx2Kernels.dotF32(w4[i*n:(i+1)*n], b); !sameF32(o32[i], want) {
+					t.Fatalf("dotF32x4 n=%d row %d: %v, one-row %v", n, i, o32[i], want)
+				}
+				if want := avx2Kernels.dotF16(h4[2*i*n:], b); !sameF32(o16[i], want) {
+					t.Fatalf("dotF16x4 n=%d row %d: %v, one-row %v", n, i, o16[i], want)
+				}
+			}
+		}
 		alpha := float32(int8(scale)) / 16
 		yg, ya := append([]float32(nil), b...), append([]float32(nil), b...)
 		goKernels.axpyF32(alpha, a, yg)
