@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/infertrace/infertrace/trace"
 )
 
@@ -180,5 +183,44 @@ func TestReplayBadFiles(t *testing.T) {
 	}
 	if errors.Is(bm.Err(), trace.ErrTruncated) || strings.Contains(bm.Err().Error(), "\n") {
 		t.Errorf("error %q", bm.Err())
+	}
+}
+
+// prepSource is a replay-like source whose indexing the test controls.
+type prepSource struct {
+	*fakeSource
+	release chan struct{}
+}
+
+func (p *prepSource) Prepare(progress func(done, total int64)) error {
+	progress(50, 100)
+	<-p.release
+	return nil
+}
+
+// TestIndexingProgress checks the progress screen while a replay indexes,
+// then the first event once it is done.
+func TestIndexingProgress(t *testing.T) {
+	src := &prepSource{fakeSource: newFake(defaultRun()), release: make(chan struct{})}
+	src.info.Path = "big.json"
+	m, err := New(src, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, ok := m.Init()().(tea.BatchMsg)
+	if !ok || len(batch) != 2 {
+		t.Fatalf("Init: %T", batch)
+	}
+	prepared := make(chan tea.Msg)
+	go func() { prepared <- batch[0]() }()
+	m.Update(batch[1]()) // the first progress report (its follow-up waits for more)
+	v := ansi.Strip(m.View())
+	if !strings.Contains(v, "indexing big.json") || !strings.Contains(v, " 50%") {
+		t.Fatalf("progress screen:\n%s", v)
+	}
+	close(src.release)
+	drive(t, m, <-prepared)
+	if m.preparing || where(m.cur(t)) != "ExecutionStarted" {
+		t.Errorf("after indexing: preparing %v, at %s", m.preparing, where(m.cur(t)))
 	}
 }
