@@ -65,6 +65,9 @@ func dotQ8_0Q8_0x4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
 //go:noescape
 func quantizeQ8_0AVX2(x *float32, dst *byte, nb int)
 
+//go:noescape
+func quantizeQ8_KAVX2(x *float32, dst *byte, nb int)
+
 // avx2Kernels is the SIMD set; entries left nil are filled from goKernels by
 // registerKernels.
 var avx2Kernels = kernelSet{
@@ -76,6 +79,7 @@ var avx2Kernels = kernelSet{
 	dotBF16:  dotBF16Asm,
 
 	quantizeQ8_0: quantizeQ8_0Asm,
+	quantizeQ8_K: quantizeQ8_KAsm,
 	dotQ: [BF16 + 1]func(w, xq []byte, nb int) float32{
 		Q4_0: blockDot(dotQ4_0Q8_0AVX2, 18, 34),
 		Q8_0: blockDot(dotQ8_0Q8_0AVX2, 34, 34),
@@ -198,4 +202,10 @@ func quantizeQ8_0Asm(x []float32, dst []byte) {
 	nb := len(x) / 32
 	dst = dst[:nb*34]
 	quantizeQ8_0AVX2(f32p(x), bytep(dst), nb)
+}
+
+func quantizeQ8_KAsm(x []float32, dst []byte) {
+	nb := len(x) / QK_K
+	dst = dst[:nb*q8KBlockBytes]
+	quantizeQ8_KAVX2(f32p(x), bytep(dst), nb)
 }

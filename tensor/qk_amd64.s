@@ -427,3 +427,182 @@ q6kdone:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+DATA q8kpermd<>+0(SB)/4, $0
+DATA q8kpermd<>+4(SB)/4, $4
+DATA q8kpermd<>+8(SB)/4, $1
+DATA q8kpermd<>+12(SB)/4, $5
+DATA q8kpermd<>+16(SB)/4, $2
+DATA q8kpermd<>+20(SB)/4, $6
+DATA q8kpermd<>+24(SB)/4, $3
+DATA q8kpermd<>+28(SB)/4, $7
+GLOBL q8kpermd<>(SB), RODATA|NOPTR, $32
+
+// func quantizeQ8_KAVX2(x *float32, dst *byte, nb int)
+// As quantize_row_q8_K_ref (and quantizeQ8_KGo): mx is the first value of
+// largest magnitude, iscale = -127/mx, q = min(127, rint(iscale*x))
+// (VCVTPS2DQ rounds to nearest even like ggml's nearest_int; the packing
+// saturates at 127), d = 1/iscale, and the 16 sums of 16 quants.
+TEXT ·quantizeQ8_KAVX2(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), SI
+	MOVQ         dst+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x7fffffff, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15                // |.| mask
+	MOVL         $0x01010101, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14                // bytes 1
+	MOVL         $0x00010001, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13                // words 1
+	VMOVDQU      q8kpermd<>(SB), Y12
+
+q8kblock:
+	TESTQ CX, CX
+	JEQ   q8kdone
+
+	// amax over the 256 values.
+	VANDPS (SI), Y15, Y0
+	VANDPS 32(SI), Y15, Y1
+	VANDPS 64(SI), Y15, Y2
+	VANDPS 96(SI), Y15, Y3
+	MOVQ   $128, AX
+
+q8kmax:
+	VANDPS (SI)(AX*1), Y15, Y4
+	VANDPS 32(SI)(AX*1), Y15, Y5
+	VANDPS 64(SI)(AX*1), Y15, Y6
+	VANDPS 96(SI)(AX*1), Y15, Y7
+	VMAXPS Y4, Y0, Y0
+	VMAXPS Y5, Y1, Y1
+	VMAXPS Y6, Y2, Y2
+	VMAXPS Y7, Y3, Y3
+	ADDQ   $128, AX
+	CMPQ   AX, $1024
+	JLT    q8kmax
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS   X1, X0, X0
+	VMOVHLPS X0, X1, X1
+	VMAXPS   X1, X0, X0
+	VMOVSHDUP X0, X1
+	VMAXSS   X1, X0, X0                  // amax
+	VXORPS   X1, X1, X1
+	VUCOMISS X1, X0
+	JEQ      q8kzero
+
+	// mx: the first value with |x| == amax.
+	VBROADCASTSS X0, Y0
+	XORQ         AX, AX
+
+q8kfind:
+	VANDPS    (SI)(AX*4), Y15, Y1
+	VCMPPS    $0, Y0, Y1, Y1
+	VMOVMSKPS Y1, DX
+	TESTL     DX, DX
+	JNE       q8kfound
+	ADDQ      $8, AX
+	JMP       q8kfind
+
+q8kfound:
+	BSFL   DX, DX
+	ADDQ   DX, AX
+	VMOVSS (SI)(AX*4), X1                // mx
+	MOVL   $0xc2fe0000, AX               // -127.0
+	VMOVD  AX, X2
+	VDIVSS X1, X2, X2                    // iscale = -127/mx
+	MOVL   $0x3f800000, AX               // 1.0
+	VMOVD  AX, X3
+	VDIVSS X2, X3, X3
+	VMOVSS X3, (DI)                      // d = 1/iscale
+	VBROADCASTSS X2, Y2
+
+	// Quantize 32 values per iteration; AX walks x in bytes, DX the quants.
+	XORQ AX, AX
+	XORQ DX, DX
+
+q8kquant:
+	VMULPS     (SI)(AX*1), Y2, Y4
+	VMULPS     32(SI)(AX*1), Y2, Y5
+	VMULPS     64(SI)(AX*1), Y2, Y6
+	VMULPS     96(SI)(AX*1), Y2, Y7
+	VCVTPS2DQ  Y4, Y4
+	VCVTPS2DQ  Y5, Y5
+	VCVTPS2DQ  Y6, Y6
+	VCVTPS2DQ  Y7, Y7
+	VPACKSSDW  Y5, Y4, Y4
+	VPACKSSDW  Y7, Y6, Y6
+	VPACKSSWB  Y6, Y4, Y4
+	VPERMD     Y4, Y12, Y4
+	VMOVDQU    Y4, 4(DI)(DX*1)
+	ADDQ       $128, AX
+	ADDQ       $32, DX
+	CMPQ       DX, $256
+	JLT        q8kquant
+
+	// bsums: per 32 quants, VPMADDUBSW(1, q) and VPMADDWD(1) give eight
+	// sums of 4; two VPHADDD levels leave the sums of 16 as
+	// [g0 g2 g4 g6 | g1 g3 g5 g7] (and g8.. for the second half).
+	VMOVDQU    4(DI), Y4
+	VMOVDQU    36(DI), Y5
+	VMOVDQU    68(DI), Y6
+	VMOVDQU    100(DI), Y7
+	VPMADDUBSW Y4, Y14, Y4
+	VPMADDUBSW Y5, Y14, Y5
+	VPMADDUBSW Y6, Y14, Y6
+	VPMADDUBSW Y7, Y14, Y7
+	VPMADDWD   Y13, Y4, Y4
+	VPMADDWD   Y13, Y5, Y5
+	VPMADDWD   Y13, Y6, Y6
+	VPMADDWD   Y13, Y7, Y7
+	VPHADDD    Y5, Y4, Y4
+	VPHADDD    Y7, Y6, Y6
+	VPHADDD    Y6, Y4, Y8
+	VMOVDQU    132(DI), Y4
+	VMOVDQU    164(DI), Y5
+	VMOVDQU    196(DI), Y6
+	VMOVDQU    228(DI), Y7
+	VPMADDUBSW Y4, Y14, Y4
+	VPMADDUBSW Y5, Y14, Y5
+	VPMADDUBSW Y6, Y14, Y6
+	VPMADDUBSW Y7, Y14, Y7
+	VPMADDWD   Y13, Y4, Y4
+	VPMADDWD   Y13, Y5, Y5
+	VPMADDWD   Y13, Y6, Y6
+	VPMADDWD   Y13, Y7, Y7
+	VPHADDD    Y5, Y4, Y4
+	VPHADDD    Y7, Y6, Y6
+	VPHADDD    Y6, Y4, Y9
+	VPACKSSDW  Y9, Y8, Y8                // [g0 g2 .. g14 | g1 g3 .. g15]
+	VEXTRACTI128 $1, Y8, X9
+	VPUNPCKLWD X9, X8, X10
+	VPUNPCKHWD X9, X8, X11
+	VMOVDQU    X10, 260(DI)
+	VMOVDQU    X11, 276(DI)
+	JMP        q8knext
+
+q8kzero:
+	VPXOR   Y4, Y4, Y4
+	VMOVDQU Y4, (DI)
+	VMOVDQU Y4, 32(DI)
+	VMOVDQU Y4, 64(DI)
+	VMOVDQU Y4, 96(DI)
+	VMOVDQU Y4, 128(DI)
+	VMOVDQU Y4, 160(DI)
+	VMOVDQU Y4, 192(DI)
+	VMOVDQU Y4, 224(DI)
+	VMOVDQU Y4, 256(DI)
+	MOVL    $0, 288(DI)
+
+q8knext:
+	ADDQ $1024, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q8kblock
+
+q8kdone:
+	VZEROUPPER
+	RET
