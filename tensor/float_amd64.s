@@ -585,3 +585,39 @@ f16x4done:
 	STORE4
 	VZEROUPPER
 	RET
+
+// func roundF16AVX2(dst, x *float32, n int)
+// dst[i] = float32(half(x[i])): VCVTPS2PH with round-to-nearest-even
+// (imm 0), then VCVTPH2PS.
+TEXT ·roundF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+r16loop8:
+	CMPQ      CX, $8
+	JLT       r16tail
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, X0
+	VCVTPH2PS X0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JMP       r16loop8
+
+r16tail:
+	TESTQ     CX, CX
+	JEQ       r16done
+	VMOVSS    (SI), X0
+	VCVTPS2PH $0, X0, X0
+	VCVTPH2PS X0, X0
+	VMOVSS    X0, (DI)
+	ADDQ      $4, SI
+	ADDQ      $4, DI
+	DECQ      CX
+	JMP       r16tail
+
+r16done:
+	VZEROUPPER
+	RET

@@ -40,6 +40,9 @@ type kernelSet struct {
 	// the same set. Optional; fillFromGo fills nil entries with four calls.
 	dotF32x4 func(w []float32, stride int, x []float32, out *[4]float32)
 	dotF16x4 func(w []byte, stride int, x []float32, out *[4]float32)
+	// roundF16(dst, x): dst[i] = x[i] rounded to IEEE half (nearest even)
+	// and widened back, the activation rounding for F16 weights. Optional.
+	roundF16 func(dst, x []float32)
 }
 
 // goKernels is the pure-Go reference implementation, always available.
@@ -137,6 +140,9 @@ func fillFromGo(k *kernelSet) {
 	if k.quantizeQ8_K == nil {
 		k.quantizeQ8_K = g.quantizeQ8_K
 	}
+	if k.roundF16 == nil {
+		k.roundF16 = roundF16Go
+	}
 	if k.dotF32x4 == nil {
 		k.dotF32x4 = fourF32(k.dotF32)
 	}
@@ -150,6 +156,16 @@ func fillFromGo(k *kernelSet) {
 		if k.dotQx4[i] == nil && k.dotQ[i] != nil {
 			k.dotQx4[i] = fourDots(k.dotQ[i])
 		}
+	}
+}
+
+// roundF16Go is the generic roundF16.
+func roundF16Go(dst, x []float32) {
+	dst = dst[:len(x)]
+	var b [2]byte
+	for i, v := range x {
+		putFP16(b[:], v)
+		dst[i] = fp16(b[:])
 	}
 }
 

@@ -24,6 +24,9 @@ func scaleF32AVX2(alpha float32, x *float32, n int)
 func dotF16AVX2(w *byte, x *float32, n int) float32
 
 //go:noescape
+func roundF16AVX2(dst, x *float32, n int)
+
+//go:noescape
 func dotBF16AVX2(w *byte, x *float32, n int) float32
 
 //go:noescape
@@ -107,6 +110,7 @@ func init() {
 	if cpu.X86.HasF16C {
 		avx2Kernels.dotF16 = dotF16Asm
 		avx2Kernels.dotF16x4 = dotF16x4Asm
+		avx2Kernels.roundF16 = roundF16Asm
 	}
 	registerKernels(&avx2Kernels)
 }
@@ -208,4 +212,9 @@ func quantizeQ8_KAsm(x []float32, dst []byte) {
 	nb := len(x) / QK_K
 	dst = dst[:nb*q8KBlockBytes]
 	quantizeQ8_KAVX2(f32p(x), bytep(dst), nb)
+}
+
+func roundF16Asm(dst, x []float32) {
+	dst = dst[:len(x)]
+	roundF16AVX2(f32p(dst), f32p(x), len(x))
 }

@@ -373,3 +373,35 @@ func TestDotFloatx4AVX2(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundF16AVX2 requires the hardware F32→F16→F32 rounding to equal the
+// Go one bit for bit: random magnitudes from 1e-10 to 1e10 (subnormal
+// halves, overflow to infinity), exact ties, ±0 and infinities.
+func TestRoundF16AVX2(t *testing.T) {
+	requireAVX2(t)
+	if avx2Kernels.roundF16 == nil {
+		t.Skip("no F16C")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1 + 0x1p-11, 1 + 3*0x1p-11, 65504, 65519, 65520, 70000, -70000,
+		0x1p-24, 0x1p-25, 3 * 0x1p-26, 6e-8, float32(math.Inf(1)), float32(math.Inf(-1)), 1e-10, -2.5e-5}
+	for _, n := range floatLens {
+		for off := 0; off < 4; off++ {
+			x := make([]float32, n+off)[off:]
+			for i := range x {
+				x[i] = float32(r.NormFloat64() * math.Pow(10, r.Float64()*20-10))
+				if i < len(special) && off == 0 {
+					x[i] = special[i]
+				}
+			}
+			got, want := make([]float32, n), make([]float32, n)
+			avx2Kernels.roundF16(got, x)
+			goKernels.roundF16(want, x)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d off=%d: x[%d]=%g: avx2 %g, go %g", n, off, i, x[i], got[i], want[i])
+				}
+			}
+		}
+	}
+}

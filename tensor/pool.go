@@ -315,15 +315,14 @@ func (p *Pool) roundActivations(t Type, x []float32) []float32 {
 		p.xr = make([]float32, len(x))
 	}
 	xr := p.xr[:len(x)]
+	if t == F16 {
+		active.roundF16(xr, x) // MatMul's ks: active does not change during a call
+		return xr
+	}
 	var b [2]byte
 	for i, v := range x {
-		if t == F16 {
-			putFP16(b[:], v)
-			xr[i] = fp16(b[:])
-		} else {
-			putBF16(b[:], v)
-			xr[i] = bf16(b[:])
-		}
+		putBF16(b[:], v)
+		xr[i] = bf16(b[:])
 	}
 	return xr
 }
