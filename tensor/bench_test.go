@@ -10,9 +10,13 @@ import (
 // and per type. b.SetBytes is the weight bytes one call reads, so the
 // reported MB/s is weight bandwidth; GFLOP/s counts a multiply-add as two
 // operations. The row is 4096 values (in cache): these measure the kernel,
-// the MatMul benchmarks measure streaming a whole matrix.
+// the MatMul benchmarks measure streaming a whole matrix through the Pool.
 //
 //	go test -run '^$' -bench 'Kernel' -benchtime 200ms ./tensor/
+//	go test -run '^$' -bench 'MatMul/Q4_0/.*/b1' -benchtime 100x ./tensor/
+//
+// The machine is shared: compare sets or variants side by side in one run
+// (-count N, take the best), never absolute figures across runs.
 
 const benchCols = 4096
 
