@@ -606,3 +606,143 @@ q8knext:
 q8kdone:
 	VZEROUPPER
 	RET
+
+// Q3_K: u = q | hbit<<2 in [0,7] is a+4 (a = q - 4 when the hmask bit is
+// clear, q when set), handled like Q6_K with an offset of 4 and the
+// sixteen 6-bit scales (minus 32) unpacked with ggml's kmask shuffle.
+
+// Q3HB(k, dst): dst = 0x04 where bit k of the (shuffled) hmask Y6 is set.
+#define Q3HB0(dst) \
+	VPSLLW $2, Y6, dst \
+	VPAND  Y13, dst, dst
+#define Q3HB1(dst) \
+	VPSLLW $1, Y6, dst \
+	VPAND  Y13, dst, dst
+#define Q3HB2(dst) \
+	VPAND Y13, Y6, dst
+#define Q3HBR(k, dst) \
+	VPSRLW $k, Y6, dst \
+	VPAND  Y13, dst, dst
+
+// Q3HALF: one 128-value half, quants at qsoff(SI); HBa..HBd produce the
+// hmask bits of its four vectors into a register.
+#define Q3HALF(qsoff, q0, q1, q2, q3, imm0, imm1, HBa, HBb, HBc, HBd) \
+	VMOVDQU qsoff(SI), Y4       \
+	VPSHUFB Y14, Y4, Y4         \
+	VPAND   Y15, Y4, Y7         \
+	HBa                         \
+	VPOR    Y8, Y7, Y7          \
+	VPSRLW  $2, Y4, Y8          \
+	VPAND   Y15, Y8, Y8         \
+	HBb                         \
+	VPOR    Y9, Y8, Y8          \
+	Q6PAIR(Y7, Y8, q0, q1, imm0) \
+	VPSRLW  $4, Y4, Y7          \
+	VPAND   Y15, Y7, Y7         \
+	HBc                         \
+	VPOR    Y9, Y7, Y7          \
+	VPSRLW  $6, Y4, Y8          \
+	VPAND   Y15, Y8, Y8         \
+	HBd                         \
+	VPOR    Y9, Y8, Y8          \
+	Q6PAIR(Y7, Y8, q2, q3, imm1)
+
+// func dotQ3_KQ8_KAVX2(w, y *byte, nb int) float32
+TEXT ·dotQ3_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x03030303, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x04040404, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	VMOVDQA      Y13, Y12
+	VMOVDQU      qkshuf<>(SB), Y14
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+
+q3kblock:
+	TESTQ CX, CX
+	JEQ   q3kdone
+
+	// Scales: ggml's kmask shuffle into 16 bytes, arranged as for Q6_K,
+	// widened, minus 32.
+	MOVL  96(SI), AX                 // a0
+	MOVL  100(SI), BX                // a1
+	MOVL  104(SI), DX                // tmp
+	MOVL  AX, R8
+	ANDL  $0x0f0f0f0f, R8
+	MOVL  DX, R9
+	ANDL  $0x03030303, R9
+	SHLL  $4, R9
+	ORL   R9, R8                     // aux0
+	MOVL  BX, R9
+	ANDL  $0x0f0f0f0f, R9
+	MOVL  DX, R10
+	SHRL  $2, R10
+	ANDL  $0x03030303, R10
+	SHLL  $4, R10
+	ORL   R10, R9                    // aux1
+	SHLQ  $32, R9
+	ORQ   R9, R8
+	SHRL  $4, AX
+	ANDL  $0x0f0f0f0f, AX
+	MOVL  DX, R10
+	SHRL  $4, R10
+	ANDL  $0x03030303, R10
+	SHLL  $4, R10
+	ORL   R10, AX                    // aux2
+	SHRL  $4, BX
+	ANDL  $0x0f0f0f0f, BX
+	SHRL  $6, DX
+	ANDL  $0x03030303, DX
+	SHLL  $4, DX
+	ORL   DX, BX                     // aux3
+	SHLQ  $32, BX
+	ORQ   BX, AX
+	VMOVQ     R8, X11
+	VPINSRQ   $1, AX, X11, X11
+	VPSHUFB   q6scshuf<>(SB), X11, X11
+	VPMOVZXBW X11, Y11
+	MOVL         $0x00200020, AX
+	VMOVD        AX, X4
+	VPBROADCASTD X4, Y4
+	VPSUBW       Y4, Y11, Y11
+
+	VMOVDQU (SI), Y6
+	VPSHUFB Y14, Y6, Y6              // hmask, class-shuffled
+
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	Q3HALF(32, 4, 36, 68, 100, 0x00, 0x55, Q3HB0(Y8), Q3HB1(Y9), Q3HB2(Y9), Q3HBR(1, Y9))
+	Q3HALF(64, 132, 164, 196, 228, 0xaa, 0xff, Q3HBR(2, Y8), Q3HBR(3, Y9), Q3HBR(4, Y9), Q3HBR(5, Y9))
+
+	VEXTRACTI128 $1, Y2, X4
+	VPADDD       X4, X2, X6
+	VEXTRACTI128 $1, Y3, X5
+	VPADDD       X5, X3, X7
+	VINSERTI128  $1, X7, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+
+	MOVWLZX      108(SI), AX
+	VMOVD        AX, X4
+	VCVTPH2PS    X4, X4
+	VMULSS       (DI), X4, X4
+	VBROADCASTSS X4, Y4
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+
+	ADDQ $110, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q3kblock
+
+q3kdone:
+	VEXTRACTF128 $1, Y1, X2
+	ADDLANES(X1)
+	ADDLANES(X2)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
