@@ -51,6 +51,9 @@ func dotQ5_0Q8_0AVX2(w, y *byte, nb int) float32
 func dotQ5_1Q8_1AVX2(w, y *byte, nb int) float32
 
 //go:noescape
+func dotQ2_KQ8_KAVX2(w, y *byte, nb int) float32
+
+//go:noescape
 func dotQ3_KQ8_KAVX2(w, y *byte, nb int) float32
 
 //go:noescape
@@ -92,6 +95,7 @@ var avx2Kernels = kernelSet{
 		Q4_1: blockDot(dotQ4_1Q8_1AVX2, 20, 36),
 		Q5_0: blockDot(dotQ5_0Q8_0AVX2, 22, 34),
 		Q5_1: blockDot(dotQ5_1Q8_1AVX2, 24, 36),
+		Q2_K: blockDot(dotQ2_KQ8_KAVX2, 84, q8KBlockBytes),
 		Q3_K: blockDot(dotQ3_KQ8_KAVX2, 110, q8KBlockBytes),
 		Q4_K: blockDot(dotQ4_KQ8_KAVX2, 144, q8KBlockBytes),
 		Q5_K: blockDot(dotQ5_KQ8_KAVX2, 176, q8KBlockBytes),

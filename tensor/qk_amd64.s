@@ -746,3 +746,132 @@ q3kdone:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// Q2_K keeps ggml's AVX2 float structure, as the Go kernel does: eight
+// lanes acc[l] = fma(-dmin*yd, bsum[2l]*m[2l] + bsum[2l+1]*m[2l+1], acc[l])
+// then acc[l] = fma(d*yd, sumi[l], acc[l]) where lane l of sumi sums
+// groups of four consecutive bytes (VPMADDUBSW + VPMADDWD lanes), the low
+// and high 16 bytes of each 32-value vector having their own scale.
+
+// q2scsel: for vector v, VPSHUFB controls that widen scale byte 2v into the
+// words of the low half and byte 2v+1 into the high half.
+DATA q2scsel<>+0(SB)/8, $0x8000800080008000
+DATA q2scsel<>+8(SB)/8, $0x8000800080008000
+DATA q2scsel<>+16(SB)/8, $0x8001800180018001
+DATA q2scsel<>+24(SB)/8, $0x8001800180018001
+DATA q2scsel<>+32(SB)/8, $0x8002800280028002
+DATA q2scsel<>+40(SB)/8, $0x8002800280028002
+DATA q2scsel<>+48(SB)/8, $0x8003800380038003
+DATA q2scsel<>+56(SB)/8, $0x8003800380038003
+DATA q2scsel<>+64(SB)/8, $0x8004800480048004
+DATA q2scsel<>+72(SB)/8, $0x8004800480048004
+DATA q2scsel<>+80(SB)/8, $0x8005800580058005
+DATA q2scsel<>+88(SB)/8, $0x8005800580058005
+DATA q2scsel<>+96(SB)/8, $0x8006800680068006
+DATA q2scsel<>+104(SB)/8, $0x8006800680068006
+DATA q2scsel<>+112(SB)/8, $0x8007800780078007
+DATA q2scsel<>+120(SB)/8, $0x8007800780078007
+DATA q2scsel<>+128(SB)/8, $0x8008800880088008
+DATA q2scsel<>+136(SB)/8, $0x8008800880088008
+DATA q2scsel<>+144(SB)/8, $0x8009800980098009
+DATA q2scsel<>+152(SB)/8, $0x8009800980098009
+DATA q2scsel<>+160(SB)/8, $0x800a800a800a800a
+DATA q2scsel<>+168(SB)/8, $0x800a800a800a800a
+DATA q2scsel<>+176(SB)/8, $0x800b800b800b800b
+DATA q2scsel<>+184(SB)/8, $0x800b800b800b800b
+DATA q2scsel<>+192(SB)/8, $0x800c800c800c800c
+DATA q2scsel<>+200(SB)/8, $0x800c800c800c800c
+DATA q2scsel<>+208(SB)/8, $0x800d800d800d800d
+DATA q2scsel<>+216(SB)/8, $0x800d800d800d800d
+DATA q2scsel<>+224(SB)/8, $0x800e800e800e800e
+DATA q2scsel<>+232(SB)/8, $0x800e800e800e800e
+DATA q2scsel<>+240(SB)/8, $0x800f800f800f800f
+DATA q2scsel<>+248(SB)/8, $0x800f800f800f800f
+GLOBL q2scsel<>(SB), RODATA|NOPTR, $256
+
+// Q2VEC(qreg, shift, qoff, sel): sumi += scale * the sums of four of
+// ((qreg >> shift) & 3) * q8 at qoff(DI). Y15 = 0x03, Y11 = scales (low
+// nibbles, both halves). Clobbers Y7-Y9.
+#define Q2VEC(qreg, shift, qoff, sel) \
+	VPSRLW     $shift, qreg, Y7     \
+	VPAND      Y15, Y7, Y7          \
+	VPMADDUBSW qoff(DI), Y7, Y7     \
+	VPSHUFB    q2scsel<>+sel(SB), Y11, Y8 \
+	VPMADDWD   Y8, Y7, Y7           \
+	VPADDD     Y7, Y2, Y2
+
+// func dotQ2_KQ8_KAVX2(w, y *byte, nb int) float32
+TEXT ·dotQ2_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x03030303, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	VXORPS       Y0, Y0, Y0          // acc
+
+q2kblock:
+	TESTQ CX, CX
+	JEQ   q2kdone
+
+	// d*yd and -(dmin*yd), broadcast.
+	VMOVSS       (DI), X4
+	MOVWLZX      80(SI), AX
+	VMOVD        AX, X5
+	VCVTPH2PS    X5, X5
+	VMULSS       X5, X4, X5
+	VBROADCASTSS X5, Y5              // d
+	MOVWLZX      82(SI), AX
+	VMOVD        AX, X6
+	VCVTPH2PS    X6, X6
+	VMULSS       X6, X4, X6
+	MOVL         $0x80000000, AX
+	VMOVD        AX, X4
+	VXORPS       X4, X6, X6
+	VBROADCASTSS X6, Y6              // -dmin
+
+	// Mins: bsums · (sc >> 4) in pairs, lane l = groups 2l, 2l+1.
+	VMOVDQU      (SI), X4
+	VPSRLW       $4, X4, X10
+	VPAND        X14, X10, X10
+	VPMOVZXBW    X10, Y10
+	VPMADDWD     260(DI), Y10, Y10
+	VCVTDQ2PS    Y10, Y10
+	VFMADD231PS  Y6, Y10, Y0
+
+	// Scales (low nibbles) in both halves.
+	VPAND        X14, X4, X4
+	VINSERTI128  $1, X4, Y4, Y11
+
+	VPXOR   Y2, Y2, Y2
+	VMOVDQU 16(SI), Y12
+	Q2VEC(Y12, 0, 4, 0)
+	Q2VEC(Y12, 2, 36, 32)
+	Q2VEC(Y12, 4, 68, 64)
+	Q2VEC(Y12, 6, 100, 96)
+	VMOVDQU 48(SI), Y12
+	Q2VEC(Y12, 0, 132, 128)
+	Q2VEC(Y12, 2, 164, 160)
+	Q2VEC(Y12, 4, 196, 192)
+	Q2VEC(Y12, 6, 228, 224)
+	VCVTDQ2PS   Y2, Y2
+	VFMADD231PS Y5, Y2, Y0
+
+	ADDQ $84, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q2kblock
+
+q2kdone:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
