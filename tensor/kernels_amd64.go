@@ -77,6 +77,9 @@ func quantizeQ8_0AVX2(x *float32, dst *byte, nb int)
 //go:noescape
 func quantizeQ8_KAVX2(x *float32, dst *byte, nb int)
 
+//go:noescape
+func quantizeQ8_1AVX2(x *float32, dst *byte, nb int)
+
 // avx2Kernels is the SIMD set; entries left nil are filled from goKernels by
 // registerKernels.
 var avx2Kernels = kernelSet{
@@ -88,6 +91,7 @@ var avx2Kernels = kernelSet{
 	dotBF16:  dotBF16Asm,
 
 	quantizeQ8_0: quantizeQ8_0Asm,
+	quantizeQ8_1: quantizeQ8_1Asm,
 	quantizeQ8_K: quantizeQ8_KAsm,
 	dotQ: [BF16 + 1]func(w, xq []byte, nb int) float32{
 		Q4_0: blockDot(dotQ4_0Q8_0AVX2, 18, 34),
@@ -225,4 +229,10 @@ func quantizeQ8_KAsm(x []float32, dst []byte) {
 func roundF16Asm(dst, x []float32) {
 	dst = dst[:len(x)]
 	roundF16AVX2(f32p(dst), f32p(x), len(x))
+}
+
+func quantizeQ8_1Asm(x []float32, dst []byte) {
+	nb := len(x) / 32
+	dst = dst[:nb*36]
+	quantizeQ8_1AVX2(f32p(x), bytep(dst), nb)
 }

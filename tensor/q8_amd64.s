@@ -291,6 +291,103 @@ qzdone:
 	VZEROUPPER
 	RET
 
+// func quantizeQ8_1AVX2(x *float32, dst *byte, nb int)
+// As quantize_row_q8_1_ref: the Q8_0 quantization, quants at offset 4,
+// and s = float32(sum of the quants) * d as a half at offset 2.
+TEXT ·quantizeQ8_1AVX2(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), SI
+	MOVQ         dst+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x7fffffff, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x3f000000, AX       // 0.5
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x3f800000, AX       // 1.0
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         $0x42fe0000, AX       // 127.0
+	VMOVD        AX, X13
+	VMOVDQU      q8permd<>(SB), Y14
+	MOVL         $0x01010101, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15             // bytes 1
+
+q1z:
+	TESTQ   CX, CX
+	JEQ     q1zdone
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VANDPS  Y12, Y0, Y4
+	VANDPS  Y12, Y1, Y5
+	VANDPS  Y12, Y2, Y6
+	VANDPS  Y12, Y3, Y7
+	VMAXPS  Y5, Y4, Y4
+	VMAXPS  Y7, Y6, Y6
+	VMAXPS  Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS  X5, X4, X4
+	VMOVHLPS X4, X5, X5
+	VMAXPS  X5, X4, X4
+	VMOVSHDUP X4, X5
+	VMAXSS  X5, X4, X4           // amax
+	VDIVSS  X13, X4, X4          // d = amax / 127
+	VXORPS  X5, X5, X5
+	VUCOMISS X5, X4
+	JEQ     q1zzero
+	VMOVAPS X10, X5
+	VDIVSS  X4, X5, X5           // id = 1 / d
+
+q1zzero:
+	VCVTPS2PH $0, X4, X6
+	VMOVD   X6, AX
+	MOVW    AX, (DI)
+	VBROADCASTSS X5, Y5
+	VMULPS  Y5, Y0, Y0
+	VMULPS  Y5, Y1, Y1
+	VMULPS  Y5, Y2, Y2
+	VMULPS  Y5, Y3, Y3
+	ROUNDAWAY(Y0)
+	ROUNDAWAY(Y1)
+	ROUNDAWAY(Y2)
+	ROUNDAWAY(Y3)
+	VCVTTPS2DQ Y0, Y0
+	VCVTTPS2DQ Y1, Y1
+	VCVTTPS2DQ Y2, Y2
+	VCVTTPS2DQ Y3, Y3
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD  Y0, Y14, Y0
+	VMOVDQU Y0, 4(DI)
+	VPCMPEQW   Y7, Y7, Y7
+	VPSRLW     $15, Y7, Y7                // words 1
+	VPMADDUBSW Y0, Y15, Y0
+	VPMADDWD   Y7, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD     X1, X0, X0
+	VPSHUFD    $0x4e, X0, X1
+	VPADDD     X1, X0, X0
+	VPSHUFD    $0xb1, X0, X1
+	VPADDD     X1, X0, X0
+	VMOVD      X0, AX
+	VCVTSI2SSL AX, X6, X6
+	VMULSS     X4, X6, X6                 // float32(sum) * d
+	VCVTPS2PH  $0, X6, X6
+	VMOVD      X6, AX
+	MOVW       AX, 2(DI)
+	ADDQ    $128, SI
+	ADDQ    $36, DI
+	DECQ    CX
+	JMP     q1z
+
+q1zdone:
+	VZEROUPPER
+	RET
+
 // Four-row dots: rows at w, w+stride, w+2*stride, w+3*stride against one
 // activation row. Lane r of X0 is row r's sumf, so each row keeps its own
 // sequential per-block chain (bit-identical to the one-row kernels) while
