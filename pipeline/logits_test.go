@@ -12,16 +12,22 @@ import (
 //     (only stories260K.gguf has one among the stories files);
 //   - integer path (activations quantized to Q8_0/Q8_1/Q8_K, integer dots,
 //     as llama.cpp) → *.llamacpp.json, except the files in intDiverges,
-//     whose integer path is only logged.
+//     whose integer path is held to a looser, measured bound.
 //
 // So every file is held to at least one reference: stories260K's derived
 // Q8_0/Q4_0 files (no math.json) to llama.cpp, all the others to math.json.
 func TestPromptLogitsAllFiles(t *testing.T) {
 	const tol = 2e-3
-	// For F16/BF16 weights llama.cpp first rounds the activations to
-	// F16/BF16; tensor.Pool dots them in float32, so these two are held to
-	// math.json only (measured vs llama.cpp: F16 1.8e-3, BF16 5.8e-3).
-	intDiverges := map[string]bool{"tiny-llama-f16.gguf": true, "tiny-llama-bf16.gguf": true}
+	// intDiverges bounds the integer path of the files whose llama.cpp
+	// logits it does not reproduce within tol; those files are held to
+	// math.json (float path, 5e-6) and their integer path only to the bound,
+	// so it cannot drift further unnoticed. Measured (2026-11, Go and AVX2
+	// kernels alike): BF16 5.8e-3. Its positions 0-2 match llama.cpp to
+	// 5e-6 and only positions 3-4 differ, so the gap is in how attention
+	// mixes positions in llama.cpp's BF16 run, not in the matmul (whose
+	// BF16 activation rounding this path reproduces). F16 (1.8e-3, exact at
+	// position 0 only), Q4_1 and Q2_K (5e-6) are held to tol like the rest.
+	intDiverges := map[string]float64{"tiny-llama-bf16.gguf": 1e-2}
 	type tc struct{ dir, file, ref string }
 	cases := []tc{
 		{"stories260K", "stories260K.gguf", "once-upon-a-time"},
@@ -56,8 +62,10 @@ func TestPromptLogitsAllFiles(t *testing.T) {
 				s := evalOpts(t, m, lr.PromptTokens, 1, Options{FloatPath: path.float})
 				d := maxAbsDiff(s.PromptLogits(), want)
 				t.Logf("max |diff| %.3g", d)
-				if d > tol && !path.float && intDiverges[c.file] {
-					t.Logf("integer path differs from %s by %.3g (known, see intDiverges)", path.ref, d)
+				if bound, ok := intDiverges[c.file]; ok && !path.float {
+					if d > bound {
+						t.Errorf("integer path differs from %s by %.3g > its known bound %g", path.ref, d, bound)
+					}
 					return
 				}
 				if d > tol {
