@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infertrace/infertrace/trace"
-	"github.com/infertrace/infertrace/tui"
 )
 
 func init() { Root.AddCommand(newRunCmd()) }
@@ -45,11 +44,24 @@ intermediate tensors, --tui steps through the run interactively.`,
 }
 
 func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
+	if useTUI {
+		// Refuse before loading the model: there is nothing to show on.
+		what := cmd.CommandPath()
+		if cmd.Name() == "run" {
+			what += " --tui"
+		}
+		if err := needTerminal(cmd, what, "use `infertrace run --trace` for a text trace (see --help)"); err != nil {
+			return err
+		}
+	}
 	rs, err := f.Setup()
 	if err != nil {
 		return err
 	}
 	defer rs.Model.Close()
+	if useTUI {
+		return runTUI(rs, f)
+	}
 
 	var jw *trace.JSONWriter
 	if f.TraceOutput != "" {
@@ -63,20 +75,6 @@ func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 				panic(r)
 			}
 		}()
-	}
-
-	if useTUI {
-		var sink trace.Sink
-		if jw != nil {
-			sink = jw
-		}
-		opts := tui.DefaultOptions()
-		opts.TopK = f.TraceTopK
-		err := tui.Run(rs.LiveSource(sink), opts)
-		if jw != nil && jw.Tally().Status == "" { // quit before the run ended
-			jw.Abort("the TUI was closed before the run finished")
-		}
-		return err
 	}
 
 	var sinks []trace.Sink

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -186,15 +185,22 @@ func (rs *RunSetup) NewSession() (*pipeline.Session, error) {
 }
 
 // LiveSource returns a TUI source that runs the setup's session, pulled
-// one event at a time; every pulled event is also written to sink when it
-// is not nil (the --trace-output tee).
-func (rs *RunSetup) LiveSource(sink trace.Sink) tui.Source {
+// one event at a time. When tf is not nil every pulled event is also
+// written to it (--trace-output), and each restart (`r`) begins the file
+// anew (see TraceFile); a write error is kept in tf for the caller to
+// report once the terminal is restored.
+func (rs *RunSetup) LiveSource(tf *TraceFile) tui.Source {
 	start := func() (func() (trace.Event, bool), func(), error) {
 		opts := rs.Options
 		if rs.Trace.Steps == 0 { // the TUI needs events to show
 			rs.Trace.Steps = trace.AllSteps
 		}
 		opts.Trace = &rs.Trace
+		if tf != nil {
+			if err := tf.Begin(); err != nil {
+				return nil, nil, err
+			}
+		}
 		s, err := rs.Model.NewSession(rs.Prompt, opts)
 		if err != nil {
 			return nil, nil, err
@@ -202,11 +208,8 @@ func (rs *RunSetup) LiveSource(sink trace.Sink) tui.Source {
 		next, stop := iter.Pull(s.Events())
 		pull := func() (trace.Event, bool) {
 			ev, ok := next()
-			if ok && sink != nil {
-				if err := sink.Write(ev); err != nil {
-					fmt.Fprintf(os.Stderr, "infertrace: %v\n", err)
-					sink = nil
-				}
+			if ok && tf != nil {
+				_ = tf.Write(ev) // kept in tf; the debugger goes on
 			}
 			return ev, ok
 		}
