@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/infertrace/infertrace/trace"
 	"github.com/spf13/cobra"
@@ -20,7 +21,8 @@ previousEventId = id-1, ExecutionStarted first, every TaskStateEntered closed by
 a TaskStateExited of the same state, children closed before their parents, and
 exactly one final ExecutionSucceeded/Failed/Aborted event with nothing after it.
 It prints OK with counts (exit 0) or every violation (exit 1); a file that is
-not a trace exits 2.`,
+not a trace, or stops being valid trace JSON after its header, exits 2 (a
+truncated trace is a readable, invalid one: exit 1).`,
 		Args: cobra.ExactArgs(1),
 		RunE: runValidate,
 	})
@@ -38,6 +40,12 @@ func runValidate(cmd *cobra.Command, args []string) error {
 	if len(vs) > 0 {
 		for _, v := range vs {
 			fmt.Fprintf(out, "%s: %s\n", path, v)
+		}
+		// A file that is not JSON of a trace past its header (bad syntax,
+		// wrong types, nesting too deep) is bad input; a truncated one is
+		// a readable but invalid trace. The reader's error is sticky.
+		if _, err := rd.Next(); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, trace.ErrTruncated) {
+			return BadInput(err)
 		}
 		return fmt.Errorf("%s: %w: %d violations in %d events", path, errInvalidTrace, len(vs), rd.Count())
 	}
