@@ -36,12 +36,13 @@ type Pool struct {
 	exited  sync.WaitGroup
 	closed  bool
 
-	mm      matmulArgs
-	mmRange func(worker, start, end int) // p.matmulRange, bound once
-	xq      []byte                       // quantized activation rows
-	xr      []float32                    // activations rounded to F16/BF16
-	rowBuf  [][]float32                  // per-worker dequantized weight row
-	names   map[nameKey]string           // kernel names, built once each
+	ops       []mmOp                       // the launch being run
+	scratch   []opScratch                  // activation encodings, one per product
+	cpu       []int64                      // per worker × product: ns spent (cpuStride apart)
+	cpuStride int                          // counters per worker
+	mmRange   func(worker, start, end int) // p.matmulRange, bound once
+	rowBuf    [][]float32                  // per-worker dequantized weight row
+	names     map[nameKey]string           // kernel names, built once each
 }
 
 // job is one contiguous chunk for one worker: either fn (Parallel) or the
@@ -151,6 +152,12 @@ func (p *Pool) run(n int, fn func(start, end int), mm func(worker, start, end in
 		return 0, 0
 	}
 	size, chunks = p.split(n)
+	if mm != nil && size > 4 {
+		// Matmul chunks of a multiple of 4 rows keep every row in the
+		// four-row kernels (same bits either way).
+		size = (size + 3) &^ 3
+		chunks = (n + size - 1) / size
+	}
 	p.pending.Store(int32(chunks - 1))
 	p.wg.Add(chunks - 1)
 	for c := 1; c < chunks; c++ {
@@ -189,22 +196,34 @@ type Launch struct {
 	Kernel        string // e.g. "matvec_q8_0_avx2", "matmul_q4_k_go", "matvec_q4_0_deq_go"
 	Workers       int    // goroutines that computed a share of the rows
 	RowsPerWorker int    // rows per worker (the last may have fewer)
-	Strategy      string // how the work was split: "rows"
+	Strategy      string // how the work was split: "rows", or "fused rows" (MatMuls)
 	FLOPs         int64  // 2 × rows × cols × batch
 	BytesRead     int64  // weight bytes + float32 activation bytes
+	// CPUNanos is the time the workers spent on this product, summed over
+	// workers (MatMuls only). A fused launch has one wall time; this is
+	// what tells its products apart.
+	CPUNanos int64
 }
 
-// matmulArgs is the operation being run, read by the workers.
-type matmulArgs struct {
+// Product is one weight product Dst = W · x of a MatMuls launch.
+type Product struct {
+	Dst []float32 // batch × W.Rows values
+	W   Matrix
+}
+
+// mmOp is one product being run, read by the workers.
+type mmOp struct {
 	dst      []float32
 	w        Matrix
-	x        []float32
-	batch    int
+	x        []float32 // float32 activations (rounded to F16/BF16 for those modes)
+	xq       []byte    // quantized activation rows (modeQuant)
 	ks       *kernelSet
 	mode     mmMode
 	xqStride int // bytes per quantized activation row
 	nb       int // blocks per row
 	tileRows int
+	batch    int // activation rows
+	row0     int // first row of this product in the launch's row range
 }
 
 type mmMode uint8
@@ -228,6 +247,10 @@ type nameKey struct {
 // while each activation row of the batch is dotted against it.
 const tileBytes = 16 << 10
 
+// cpuStride is the least spacing of the per-worker CPU-time counters:
+// a cache line, so that workers do not share one.
+const cpuStride = 8
+
 // MatMul computes dst[b*w.Rows+r] = (row r of w) · x[b*w.Cols:(b+1)*w.Cols]
 // for b < batch. For quantized weights it quantizes each activation row
 // once into vecDotType(w.Type) (in pool scratch) and uses the integer dot
@@ -250,23 +273,93 @@ func (p *Pool) MatMul(dst []float32, w Matrix, x []float32, batch int) Launch {
 	if err := checkMatMul(dst, w, x, batch); err != nil {
 		panic("tensor.MatMul: " + err.Error())
 	}
+	p.ops = p.ops[:0]
+	p.prepare(dst, w, x, batch)
+	var l [1]Launch
+	p.launch(batch, "rows", l[:])
+	return l[0]
+}
+
+// MatMuls computes several products of the same input x (the Q, K and V
+// projections of one normed row; the gate and up projections) as one
+// launch: the activation is quantized (or rounded) once per distinct
+// encoding, and the rows of all products are split across the workers
+// together, so there is one barrier instead of one per product. Each
+// output value is the same dot call as MatMul makes, so the results are
+// bit-identical to separate MatMul calls, for any thread count. It fills
+// out[i] (len(out) >= len(prods)) with the launch of prods[i]; Workers and
+// RowsPerWorker describe that product's share of the split, and CPUNanos
+// the workers' time on it.
+//
+// Mismatched shapes are programming errors and panic with a message.
+func (p *Pool) MatMuls(x []float32, batch int, prods []Product, out []Launch) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	settle()
+	if len(out) < len(prods) {
+		panic(fmt.Sprintf("tensor.MatMuls: %d launches for %d products", len(out), len(prods)))
+	}
+	p.ops = p.ops[:0]
+	for i, pr := range prods {
+		if err := checkMatMul(pr.Dst, pr.W, x, batch); err != nil {
+			panic(fmt.Sprintf("tensor.MatMuls: product %d: %v", i, err))
+		}
+		p.prepare(pr.Dst, pr.W, x, batch)
+	}
+	strategy := "fused rows"
+	if len(prods) == 1 {
+		strategy = "rows"
+	}
+	p.launch(batch, strategy, out[:len(prods)])
+}
+
+// prepare appends the product dst = w·x to p.ops, encoding the activations
+// for its kernels, or sharing the encoding of an earlier product of the
+// launch that needs the same one.
+func (p *Pool) prepare(dst []float32, w Matrix, x []float32, batch int) {
 	ks := active
-	a := matmulArgs{dst: dst, w: w, x: x, batch: batch, ks: ks}
+	i := len(p.ops)
+	if i == len(p.scratch) {
+		p.scratch = append(p.scratch, opScratch{})
+	}
+	op := mmOp{dst: dst, w: w, x: x[:batch*w.Cols], ks: ks, batch: batch}
+	if i > 0 {
+		op.row0 = p.ops[i-1].row0 + p.ops[i-1].w.Rows
+	}
+	// same returns an earlier op of the launch with this activation
+	// encoding (same mode, same encoded type, same width), if any.
+	same := func(mode mmMode, t Type) *mmOp {
+		for j := range p.ops {
+			o := &p.ops[j]
+			enc := o.w.Type
+			if o.mode == modeQuant {
+				enc = vecDotType(o.w.Type)
+			}
+			if o.mode == mode && enc == t {
+				return o
+			}
+		}
+		return nil
+	}
 	switch {
 	case w.Type == F32:
-		a.mode = modeF32
+		op.mode = modeF32
 	case w.Type == F16 || w.Type == BF16:
-		a.mode = modeF16
+		op.mode = modeF16
 		if w.Type == BF16 {
-			a.mode = modeBF16
+			op.mode = modeBF16
 		}
 		if !p.FloatPath {
 			// llama.cpp converts the activations to the weight type
 			// (vec_dot_type F16/BF16) before the dot: do the same.
-			a.x = p.roundActivations(w.Type, x[:batch*w.Cols])
+			if o := same(op.mode, w.Type); o != nil {
+				op.x = o.x
+			} else {
+				op.x = p.roundActivations(&p.scratch[i], w.Type, op.x)
+			}
 		}
 	case p.FloatPath || ks.dotQ[w.Type] == nil:
-		a.mode = modeDequant
+		op.mode = modeDequant
 		for i := range p.rowBuf {
 			if cap(p.rowBuf[i]) < w.Cols {
 				p.rowBuf[i] = make([]float32, w.Cols)
@@ -274,13 +367,20 @@ func (p *Pool) MatMul(dst []float32, w Matrix, x []float32, batch int) Launch {
 			p.rowBuf[i] = p.rowBuf[i][:w.Cols]
 		}
 	default:
+		op.mode = modeQuant
 		vt := vecDotType(w.Type)
 		vi, _ := vt.Info()
-		a.nb = w.Cols / vi.BlockSize
-		a.xqStride = a.nb * vi.BlockBytes
-		if need := a.xqStride * batch; cap(p.xq) < need {
-			p.xq = make([]byte, need)
+		op.nb = w.Cols / vi.BlockSize
+		op.xqStride = op.nb * vi.BlockBytes
+		if o := same(modeQuant, vt); o != nil {
+			op.xq = o.xq
+			break
 		}
+		sc := &p.scratch[i]
+		if need := op.xqStride * batch; cap(sc.xq) < need {
+			sc.xq = make([]byte, need)
+		}
+		op.xq = sc.xq[:op.xqStride*batch]
 		quant := ks.quantizeQ8_0
 		switch vt {
 		case Q8_1:
@@ -289,34 +389,62 @@ func (p *Pool) MatMul(dst []float32, w Matrix, x []float32, batch int) Launch {
 			quant = ks.quantizeQ8_K
 		}
 		for b := range batch {
-			quant(x[b*w.Cols:(b+1)*w.Cols], p.xq[b*a.xqStride:(b+1)*a.xqStride])
+			quant(x[b*w.Cols:(b+1)*w.Cols], op.xq[b*op.xqStride:(b+1)*op.xqStride])
 		}
 	}
 	// A multiple of 4 rows, so that every row of a tile goes through the
 	// four-row kernels (a 16 KiB tile is only 5 rows of 768 F32 values).
-	a.tileRows = max(4, tileBytes/max(1, w.RowBytes)&^3)
-	p.mm = a
-	size, chunks := p.run(w.Rows, nil, p.mmRange)
-	p.mm = matmulArgs{} // drop references to the caller's slices
-	return Launch{
-		Kernel:        p.kernelName(ks, w.Type, a.mode, batch > 1),
-		Workers:       chunks,
-		RowsPerWorker: size,
-		Strategy:      "rows",
-		FLOPs:         2 * int64(w.Rows) * int64(w.Cols) * int64(batch),
-		BytesRead:     int64(w.Rows)*int64(w.RowBytes) + 4*int64(batch)*int64(w.Cols),
+	op.tileRows = max(4, tileBytes/max(1, w.RowBytes)&^3)
+	p.ops = append(p.ops, op)
+}
+
+// opScratch is the activation scratch of the i-th product of a launch.
+type opScratch struct {
+	xq []byte    // quantized activation rows
+	xr []float32 // activations rounded to F16/BF16
+}
+
+// launch runs p.ops over their concatenated rows and fills out.
+func (p *Pool) launch(batch int, strategy string, out []Launch) {
+	last := &p.ops[len(p.ops)-1]
+	rows := last.row0 + last.w.Rows
+	p.cpuStride = max(cpuStride, len(p.ops))
+	if need := p.threads * p.cpuStride; len(p.cpu) < need {
+		p.cpu = make([]int64, need)
 	}
+	clear(p.cpu)
+	size, chunks := p.run(rows, nil, p.mmRange)
+	for i := range p.ops {
+		op := &p.ops[i]
+		l := Launch{
+			Kernel:    p.kernelName(op.ks, op.w.Type, op.mode, batch > 1),
+			Strategy:  strategy,
+			FLOPs:     2 * int64(op.w.Rows) * int64(op.w.Cols) * int64(batch),
+			BytesRead: int64(op.w.Rows)*int64(op.w.RowBytes) + 4*int64(batch)*int64(op.w.Cols),
+		}
+		for c := range chunks {
+			n := min(op.row0+op.w.Rows, (c+1)*size) - max(op.row0, c*size)
+			if n > 0 {
+				l.Workers++
+				l.RowsPerWorker = max(l.RowsPerWorker, n)
+			}
+			l.CPUNanos += p.cpu[c*p.cpuStride+i]
+		}
+		out[i] = l
+		p.ops[i] = mmOp{} // drop references to the caller's slices
+	}
+	p.ops = p.ops[:0]
 }
 
 // roundActivations returns x rounded to F16 or BF16 precision (as float32
-// values), in pool scratch.
-func (p *Pool) roundActivations(t Type, x []float32) []float32 {
-	if cap(p.xr) < len(x) {
-		p.xr = make([]float32, len(x))
+// values), in sc.
+func (p *Pool) roundActivations(sc *opScratch, t Type, x []float32) []float32 {
+	if cap(sc.xr) < len(x) {
+		sc.xr = make([]float32, len(x))
 	}
-	xr := p.xr[:len(x)]
+	xr := sc.xr[:len(x)]
 	if t == F16 {
-		active.roundF16(xr, x) // MatMul's ks: active does not change during a call
+		active.roundF16(xr, x) // prepare's ks: active does not change during a call
 		return xr
 	}
 	var b [2]byte
@@ -346,9 +474,25 @@ func checkMatMul(dst []float32, w Matrix, x []float32, batch int) error {
 	return nil
 }
 
-// matmulRange computes rows [start, end) of p.mm for every batch row.
+// matmulRange computes rows [start, end) of the launch's concatenated
+// product rows, for every batch row, timing each product's share.
 func (p *Pool) matmulRange(worker, start, end int) {
-	a := &p.mm
+	t0 := time.Now()
+	for i := range p.ops {
+		op := &p.ops[i]
+		lo, hi := max(start, op.row0)-op.row0, min(end, op.row0+op.w.Rows)-op.row0
+		if lo >= hi {
+			continue
+		}
+		p.opRange(op, worker, lo, hi)
+		t1 := time.Now()
+		p.cpu[worker*p.cpuStride+i] += int64(t1.Sub(t0))
+		t0 = t1
+	}
+}
+
+// opRange computes rows [start, end) of op for every batch row.
+func (p *Pool) opRange(a *mmOp, worker, start, end int) {
 	ks, w, cols, rows := a.ks, a.w, a.w.Cols, a.w.Rows
 	for t0 := start; t0 < end; t0 += a.tileRows {
 		t1 := min(end, t0+a.tileRows)
@@ -357,7 +501,7 @@ func (p *Pool) matmulRange(worker, start, end int) {
 			out := a.dst[b*rows : (b+1)*rows]
 			switch a.mode {
 			case modeQuant:
-				xq := p.xq[b*a.xqStride : (b+1)*a.xqStride]
+				xq := a.xq[b*a.xqStride : (b+1)*a.xqStride]
 				dot, dot4 := ks.dotQ[w.Type], ks.dotQx4[w.Type]
 				r := t0
 				// Four rows per call share the activation work; same bits

@@ -368,3 +368,108 @@ func TestVectorOps(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMuls: a fused launch gives, for every product, the bits of a
+// separate MatMul, whatever the thread count, the mix of weight types (so
+// of activation encodings: Q8_0, Q8_1, Q8_K, F16 rounding, float) and the
+// path; its launches describe each product's share of the split, and a
+// warmed-up launch allocates nothing.
+func TestMatMuls(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	const cols = 512
+	mixes := [][]Type{
+		{Q8_0, Q8_0, Q8_0},       // Q, K, V of one type: one quantization
+		{Q4_K, Q4_K},             // gate, up
+		{Q4_K, Q6_K, Q8_0, Q4_1}, // K-quants, Q8_0 and Q8_1 activations in one launch
+		{F32, F16, BF16, Q5_0},
+	}
+	rowsOf := []int{67, 32, 9, 130} // odd counts: uneven chunks and tails
+	for _, threads := range []int{1, 2, 3} {
+		p := NewPool(threads)
+		ref := NewPool(1)
+		for _, floatPath := range []bool{false, true} {
+			p.FloatPath, ref.FloatPath = floatPath, floatPath
+			for _, mix := range mixes {
+				for _, batch := range []int{1, 3} {
+					x := randVec(rng, batch*cols, 1)
+					prods := make([]Product, len(mix))
+					want := make([][]float32, len(mix))
+					for i, wt := range mix {
+						w := randMatrix(rng, wt, rowsOf[i], cols)
+						prods[i] = Product{Dst: make([]float32, batch*w.Rows), W: w}
+						want[i] = make([]float32, batch*w.Rows)
+						ref.MatMul(want[i], w, x, batch)
+					}
+					out := make([]Launch, len(mix))
+					p.MatMuls(x, batch, prods, out)
+					total := 0
+					for i, pr := range prods {
+						total += pr.W.Rows
+						for j := range want[i] {
+							if math.Float32bits(pr.Dst[j]) != math.Float32bits(want[i][j]) {
+								t.Fatalf("t%d float=%v %v batch %d: product %d value %d = %v, separate MatMul %v",
+									threads, floatPath, mix, batch, i, j, pr.Dst[j], want[i][j])
+							}
+						}
+						l := out[i]
+						if l.Workers < 1 || l.Workers > threads || l.Workers*l.RowsPerWorker < pr.W.Rows ||
+							l.Strategy != "fused rows" || l.CPUNanos <= 0 ||
+							l.FLOPs != 2*int64(pr.W.Rows)*cols*int64(batch) || l.Kernel == "" {
+							t.Errorf("t%d %v batch %d: product %d launch %+v", threads, mix, batch, i, l)
+						}
+					}
+					if threads > 1 && total >= 8*threads {
+						if busy := func() int {
+							n := 0
+							for _, l := range out {
+								n = max(n, l.Workers)
+							}
+							return n
+						}(); busy < 2 {
+							t.Errorf("t%d %v: %d rows went to one worker", threads, mix, total)
+						}
+					}
+					if n := testing.AllocsPerRun(5, func() { p.MatMuls(x, batch, prods, out) }); n != 0 {
+						t.Errorf("t%d %v batch %d: %v allocations per MatMuls", threads, mix, batch, n)
+					}
+				}
+			}
+		}
+		p.Close()
+		ref.Close()
+	}
+}
+
+// TestMatMulsBadShapesPanic: a product whose shape does not fit the input
+// is a programming error, reported with its index; so is a short out.
+func TestMatMulsBadShapesPanic(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(33, 34))
+	ok := randMatrix(rng, Q8_0, 8, 64)
+	wide := randMatrix(rng, Q8_0, 8, 128)
+	x := make([]float32, 64)
+	for _, tc := range []struct {
+		name  string
+		prods []Product
+		out   int
+	}{
+		{"x too short for product 1", []Product{{make([]float32, 8), ok}, {make([]float32, 8), wide}}, 2},
+		{"dst too short", []Product{{make([]float32, 7), ok}}, 1},
+		{"out too short", []Product{{make([]float32, 8), ok}, {make([]float32, 8), ok}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			p.MatMuls(x, 1, tc.prods, make([]Launch, tc.out))
+		})
+	}
+	out := make([]Launch, 2)
+	p.MatMuls(x, 1, []Product{{make([]float32, 8), ok}, {make([]float32, 8), ok}}, out)
+	if out[0].Workers+out[1].Workers < 2 {
+		t.Fatalf("after panics: %+v", out)
+	}
+}
