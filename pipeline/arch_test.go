@@ -1,13 +1,18 @@
 package pipeline
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/infertrace/infertrace/fixtures"
+	"github.com/infertrace/infertrace/internal/refdata"
 	"github.com/infertrace/infertrace/loader"
 	"github.com/infertrace/infertrace/tensor"
 )
@@ -163,5 +168,125 @@ func TestBindErrors(t *testing.T) {
 				t.Errorf("error %v, want one naming the file and %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestSafetensorsStories260K converts the real stories260K.gguf back into
+// a Hugging Face safetensors directory (Q/K rows returned to HF's
+// rotate-half order, the inverse of convert_hf_to_gguf's permute, with
+// n_head_kv heads for K) and holds its logits to the GGUF's (1e-5) and to
+// llama.cpp's (2e-3). Writing the rows unpermuted must break the match, so
+// the test does exercise the permutation.
+func TestSafetensorsStories260K(t *testing.T) {
+	src := openRef(t, "stories260K", "stories260K.gguf")
+	lp, _ := refPaths(t, "stories260K", "", "once-upon-a-time")
+	var ref llamacppRef
+	readJSON(t, lp, &ref)
+	f, err := loader.Open(refdata.Path(t, "stories260K", "stories260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := f.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ggufLogits := evalOpts(t, src, ref.PromptTokens, 1, Options{}).PromptLogits()
+	for _, permute := range []bool{true, false} {
+		dir := t.TempDir()
+		writeHFDir(t, dir, f, c, permute)
+		st, err := loader.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		m, err := FromFile(st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := evalOpts(t, m, ref.PromptTokens, 1, Options{}).PromptLogits()
+		dg, dl := maxDiff(got, ggufLogits), maxAbsDiff(got, ref.PromptLogits)
+		t.Logf("rows in HF order %v: max |diff| %.3g vs the GGUF, %.3g vs llama.cpp", permute, dg, dl)
+		if permute && (dg > 1e-5 || dl > 2e-3) {
+			t.Errorf("safetensors logits differ from the GGUF by %.3g (> 1e-5) or from llama.cpp by %.3g (> 2e-3)", dg, dl)
+		}
+		if !permute && dl < 0.1 {
+			t.Errorf("GGUF row order in a safetensors file still matches llama.cpp (%.3g): the permutation is not exercised", dl)
+		}
+	}
+}
+
+// writeHFDir writes the F32 GGUF f as model.safetensors + config.json. With
+// hfOrder, Q/K rows go back to HF order: GGUF row h*hd + 2i + j came from
+// HF row h*hd + j*hd/2 + i (convert_hf_to_gguf: reshape(n_head, 2, hd/2,
+// cols).swapaxes(1, 2)).
+func writeHFDir(t *testing.T, dir string, f *loader.File, c loader.Config, hfOrder bool) {
+	t.Helper()
+	hfNames := map[string]string{"attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
+		"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+		"attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+	var hdr strings.Builder
+	var data []byte
+	hdr.WriteString(`{"__metadata__":{"format":"pt"}`)
+	for _, tn := range f.Tensors {
+		if tn.Type != tensor.F32 {
+			t.Fatalf("%s is %s: this converter writes F32 only", tn.Name, tn.Type)
+		}
+		var name string
+		switch tn.Name {
+		case "token_embd.weight":
+			name = "model.embed_tokens.weight"
+		case "output_norm.weight":
+			name = "model.norm.weight"
+		case "output.weight":
+			name = "lm_head.weight"
+		default:
+			var layer int
+			var rest string
+			if _, err := fmt.Sscanf(tn.Name, "blk.%d.%s", &layer, &rest); err != nil {
+				t.Fatalf("tensor %s: %v", tn.Name, err)
+			}
+			base := strings.TrimSuffix(rest, ".weight")
+			name = fmt.Sprintf("model.layers.%d.%s.weight", layer, hfNames[base])
+		}
+		body := tn.Data
+		heads := 0
+		if strings.HasSuffix(tn.Name, "attn_q.weight") {
+			heads = c.NHead
+		} else if strings.HasSuffix(tn.Name, "attn_k.weight") {
+			heads = c.NHeadKV
+		}
+		if heads > 0 && hfOrder {
+			rows, rb := tn.Rows(), 4*tn.Cols()
+			hd := rows / heads
+			body = make([]byte, len(tn.Data))
+			for h := range heads {
+				for i := range hd / 2 {
+					for j := range 2 {
+						g, hf := h*hd+2*i+j, h*hd+j*hd/2+i
+						copy(body[hf*rb:(hf+1)*rb], tn.Data[g*rb:(g+1)*rb])
+					}
+				}
+			}
+		}
+		shape := make([]string, len(tn.Dims))
+		for k, d := range tn.Dims {
+			shape[len(tn.Dims)-1-k] = strconv.Itoa(d)
+		}
+		fmt.Fprintf(&hdr, `,%q:{"dtype":"F32","shape":[%s],"data_offsets":[%d,%d]}`,
+			name, strings.Join(shape, ","), len(data), len(data)+len(body))
+		data = append(data, body...)
+	}
+	hdr.WriteString("}")
+	file := binary.LittleEndian.AppendUint64(nil, uint64(hdr.Len()))
+	file = append(append(file, hdr.String()...), data...)
+	cfg := fmt.Sprintf(`{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":%d,"intermediate_size":%d,
+"num_hidden_layers":%d,"num_attention_heads":%d,"num_key_value_heads":%d,"max_position_embeddings":%d,
+"rms_norm_eps":%g,"rope_theta":%g,"tie_word_embeddings":false,"vocab_size":%d,"torch_dtype":"float32"}`,
+		c.NEmbd, c.NFF, c.NLayer, c.NHead, c.NHeadKV, c.NCtx, c.RMSEps, c.RopeFreqBase, c.NVocab)
+	for name, b := range map[string][]byte{"model.safetensors": file, "config.json": []byte(cfg)} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
