@@ -97,3 +97,116 @@ func TestSamplerFilters(t *testing.T) {
 		t.Errorf("sampled the NaN logit")
 	}
 }
+
+// TestSamplerProbabilities checks the final distribution of each sampler
+// against values derived by hand from its definition (llama.cpp's chain:
+// penalty → top-k → top-p → min-p → temperature → softmax → draw).
+func TestSamplerProbabilities(t *testing.T) {
+	ln := func(x float64) float32 { return float32(math.Log(x)) }
+	s2 := math.Sqrt2
+	for _, tc := range []struct {
+		name    string
+		cfg     trace.SamplerConfig
+		logits  []float32
+		history []int
+		ids     []int
+		probs   []float64
+	}{
+		// exp(x/T): T = 0.5 squares the odds 1:2:4 → 1:4:16.
+		{"temperature 0.5", trace.SamplerConfig{Temperature: 0.5}, []float32{0, ln(2), ln(4)}, nil,
+			[]int{2, 1, 0}, []float64{16.0 / 21, 4.0 / 21, 1.0 / 21}},
+		// T = 2 takes their square root → 1:√2:2.
+		{"temperature 2", trace.SamplerConfig{Temperature: 2}, []float32{0, ln(2), ln(4)}, nil,
+			[]int{2, 1, 0}, []float64{2 / (3 + s2), s2 / (3 + s2), 1 / (3 + s2)}},
+		// top-k 2 renormalises the best two: 4:2.
+		{"top-k 2", trace.SamplerConfig{Temperature: 1, TopK: 2}, []float32{0, ln(2), ln(4)}, nil,
+			[]int{2, 1}, []float64{2.0 / 3, 1.0 / 3}},
+		// top-p 0.75 on p = .5 .3 .2 (before temperature) keeps .5 .3; then
+		// T = 2: √.5 : √.3.
+		{"top-p then temperature", trace.SamplerConfig{Temperature: 2, TopP: 0.75}, []float32{ln(.5), ln(.3), ln(.2)}, nil,
+			[]int{0, 1}, []float64{math.Sqrt(.5) / (math.Sqrt(.5) + math.Sqrt(.3)), math.Sqrt(.3) / (math.Sqrt(.5) + math.Sqrt(.3))}},
+		// min-p 0.3 keeps p >= 0.3 × 0.4: .4 .3 .2 (not .1).
+		{"min-p", trace.SamplerConfig{Temperature: 1, MinP: 0.3}, []float32{ln(.1), ln(.2), ln(.3), ln(.4)}, nil,
+			[]int{3, 2, 1}, []float64{.4 / .9, .3 / .9, .2 / .9}},
+		// penalty 2 on ids 0 and 1: 2 → 1 (divided), -1 → -2 (multiplied);
+		// 0.5 untouched: softmax of (1, 0.5, -2).
+		{"repetition penalty", trace.SamplerConfig{Temperature: 1, RepeatPenalty: 2, RepeatLastN: 8}, []float32{2, -1, 0.5}, []int{1, 0, 1},
+			[]int{0, 2, 1}, softmax64(1, 0.5, -2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSampler(tc.cfg, len(tc.logits))
+			id, p := s.Sample(tc.logits, tc.history)
+			ids, probs := s.Candidates()
+			if !slices.Equal(ids, tc.ids) {
+				t.Fatalf("candidates %v, want %v", ids, tc.ids)
+			}
+			for i := range probs {
+				if math.Abs(float64(probs[i])-tc.probs[i]) > 1e-6 {
+					t.Errorf("p(%d) = %.7f, want %.7f", ids[i], probs[i], tc.probs[i])
+				}
+			}
+			k := slices.Index(ids, id)
+			if k < 0 || math.Abs(p-tc.probs[k]) > 1e-6 {
+				t.Errorf("sampled %d with p %.7f: not a candidate or not its probability", id, p)
+			}
+		})
+	}
+}
+
+func softmax64(xs ...float64) []float64 {
+	var sum float64
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = math.Exp(x)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
+
+// TestSamplerDraws: the draw follows the final distribution (counts within
+// 5 standard deviations of n·p over 20000 draws), greedy takes the first
+// largest logit, the same seed repeats the sequence and another seed does
+// not.
+func TestSamplerDraws(t *testing.T) {
+	logits := []float32{0, float32(math.Log(2)), float32(math.Log(4)), float32(math.Inf(-1))}
+	want := []float64{1.0 / 7, 2.0 / 7, 4.0 / 7, 0}
+	const n = 20000
+	draw := func(seed uint64) []int {
+		s := NewSampler(trace.SamplerConfig{Temperature: 1, Seed: seed}, len(logits))
+		out := make([]int, n)
+		for i := range out {
+			out[i], _ = s.Sample(logits, nil)
+		}
+		return out
+	}
+	a := draw(42)
+	counts := make([]int, len(logits))
+	for _, id := range a {
+		counts[id]++
+	}
+	for id, p := range want {
+		mean, sd := n*p, math.Sqrt(n*p*(1-p))
+		if math.Abs(float64(counts[id])-mean) > 5*sd || (p == 0 && counts[id] != 0) {
+			t.Errorf("token %d drawn %d times in %d, expected %.0f ± %.0f", id, counts[id], n, mean, 5*sd)
+		}
+	}
+	if !slices.Equal(a, draw(42)) {
+		t.Error("seed 42 twice gave different draws")
+	}
+	if slices.Equal(a[:64], draw(43)[:64]) {
+		t.Error("seeds 42 and 43 gave the same 64 draws")
+	}
+	g := NewSampler(trace.SamplerConfig{Temperature: 0, Seed: 1}, 4)
+	if id, p := g.Sample([]float32{1, 3, 3, 2}, nil); id != 1 || p != 1 {
+		t.Errorf("greedy over a tie picked %d (p %g), want the first largest, 1, with p 1", id, p)
+	}
+	k1 := NewSampler(trace.SamplerConfig{Temperature: 5, TopK: 1, Seed: 1}, 4)
+	for range 50 {
+		if id, _ := k1.Sample([]float32{1, 3, 2.9, 2}, nil); id != 1 {
+			t.Fatalf("top-k 1 at temperature 5 drew %d, want the argmax 1", id)
+		}
+	}
+}
