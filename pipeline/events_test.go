@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/infertrace/infertrace/fixtures"
 	"github.com/infertrace/infertrace/internal/refdata"
@@ -268,5 +270,170 @@ func TestVocabShapeMismatch(t *testing.T) {
 	}
 	if len(evs) != 4 { // started, TOKENIZE entered/exited, failed
 		t.Errorf("%d events, want 4 (nothing after TOKENIZE)", len(evs))
+	}
+}
+
+// TestNextOneTransitionPerCall: Next returns the same events as Events,
+// one per call, and the engine does not run ahead of the caller: a token
+// reaches OnToken only once the caller has pulled DECODE's Exited.
+func TestNextOneTransitionPerCall(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	cfg := trace.Config{Steps: trace.AllSteps}
+	want, _ := collect(t, m, "Once upon a time", Options{MaxTokens: 3, Trace: &cfg})
+
+	var tokens []int
+	s, err := m.NewSession("Once upon a time", Options{MaxTokens: 3, Trace: &cfg,
+		OnToken: func(id int, _ string) { tokens = append(tokens, id) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []trace.Event
+	for {
+		ev, ok := s.Next()
+		if !ok {
+			break
+		}
+		got = append(got, ev)
+		if ev.Type == trace.TaskStateEntered && ev.State == trace.Decode {
+			if it := ev.Payload.Iteration; len(tokens) != it {
+				t.Fatalf("at DECODE entered (iteration %d) %d tokens were already decoded: the engine ran ahead", it, len(tokens))
+			}
+		}
+		if ev.Type == trace.TaskStateExited && ev.State == trace.Decode {
+			if it := ev.Payload.Iteration; len(tokens) != it+1 {
+				t.Fatalf("at DECODE exited (iteration %d) %d tokens decoded, want %d", it, len(tokens), it+1)
+			}
+		}
+	}
+	if _, ok := s.Next(); ok {
+		t.Error("Next returned an event after the final one")
+	}
+	validate(t, got)
+	if len(got) != len(want) {
+		t.Fatalf("Next gave %d events, Events %d", len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.ID != w.ID || g.Type != w.Type || g.State != w.State {
+			t.Fatalf("event %d: Next %d %s %s, Events %d %s %s", i, g.ID, g.Type, g.State, w.ID, w.Type, w.State)
+		}
+	}
+}
+
+// TestNextAbandoned: closing a session in the middle of a run pulled by
+// Next stops the engine (no goroutine left blocked, -race clean).
+func TestNextAbandoned(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	cfg := trace.Config{Steps: trace.AllSteps}
+	s, err := m.NewSession("Once upon a time", Options{MaxTokens: 4, Trace: &cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, ok := s.Next(); !ok {
+			t.Fatal("run ended within 10 events")
+		}
+	}
+	s.Close()
+	if ev, ok := s.Next(); ok {
+		t.Errorf("Next after Close returned %s %s", ev.Type, ev.State)
+	}
+}
+
+// TestBlockTensorsAreComplete: a traced TRANSFORMER_BLOCK's tensors map
+// holds every intermediate the block computed, the same statistics its
+// traced children recorded.
+func TestBlockTensorsAreComplete(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	for _, steps := range []string{"layer", "layer,attn,ffn,norm"} {
+		t.Run(steps, func(t *testing.T) {
+			st, err := trace.ParseSteps(steps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := trace.Config{Steps: st}
+			evs, _ := collect(t, m, "Once upon a time", Options{MaxTokens: 2, Trace: &cfg})
+			validate(t, evs)
+			children := map[string]bool{}
+			blocks := 0
+			for _, ev := range evs {
+				if ev.Type != trace.TaskStateExited {
+					continue
+				}
+				p := ev.Payload
+				if ev.State != trace.TransformerBlock {
+					for name, sum := range p.Tensors {
+						children[fmt.Sprintf("%d/%d/%s/%v", p.Iteration, p.Layer, name, sum)] = true
+					}
+					continue
+				}
+				blocks++
+				for _, name := range trace.StageNames {
+					if !trace.IsBlockStage(name) {
+						continue
+					}
+					sum, ok := p.Tensors[name]
+					if !ok {
+						t.Fatalf("block %d iteration %d lacks %s: has %d tensors", p.Layer, p.Iteration, name, len(p.Tensors))
+					}
+					if st.Has(trace.Attention) && !children[fmt.Sprintf("%d/%d/%s/%v", p.Iteration, p.Layer, name, sum)] {
+						t.Errorf("block %d iteration %d: %s differs from its child's", p.Layer, p.Iteration, name)
+					}
+				}
+				if len(p.Tensors) != 13 {
+					t.Errorf("block %d: %d tensors, want the 13 block stages", p.Layer, len(p.Tensors))
+				}
+			}
+			if blocks != 2*5 {
+				t.Errorf("%d blocks exited, want 10", blocks)
+			}
+		})
+	}
+}
+
+// TestBrickProfileWallIsTheEngines: the time a consumer holds each event
+// (as a slow sink or a paused debugger would) is not counted in the
+// iteration's wall time, so coverage = measured / wall stays a statement
+// about the engine; the bricks never exceed the wall. The same run is
+// profiled with and without a 1 ms hold per event; the walls must differ
+// by much less than the time held.
+func TestBrickProfileWallIsTheEngines(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	cfg := trace.Config{Steps: trace.AllSteps}
+	profile := func(hold time.Duration) (wall, held time.Duration) {
+		s, err := m.NewSession("Once upon a time", Options{MaxTokens: 2, Trace: &cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		profiles := 0
+		for ev := range s.Events() {
+			if ev.Type == trace.TaskStateExited && ev.State == trace.BrickProfile {
+				profiles++
+				pr := ev.Payload.Profile
+				if pr == nil || pr.WallNS <= 0 || pr.MeasuredNS <= 0 {
+					t.Fatalf("iteration %d: profile %+v", ev.Payload.Iteration, pr)
+				}
+				if pr.Coverage > 1 || pr.MeasuredNS > pr.WallNS {
+					t.Errorf("iteration %d: measured %d ns of %d ns wall (coverage %.2f > 1)", ev.Payload.Iteration, pr.MeasuredNS, pr.WallNS, pr.Coverage)
+				}
+				wall += time.Duration(pr.WallNS)
+				continue
+			}
+			if hold > 0 && ev.Type != trace.ExecutionStarted && ev.State != trace.Tokenize {
+				time.Sleep(hold)
+				held += hold
+			}
+		}
+		if profiles != 2 {
+			t.Errorf("%d BRICK_PROFILE events, want 2", profiles)
+		}
+		return wall, held
+	}
+	free, _ := profile(0)
+	slow, held := profile(time.Millisecond)
+	if d := slow - free; d > held/2 {
+		t.Errorf("holding each event 1 ms (%v in all) raised the profiled wall from %v to %v: it counts the consumer's time", held, free, slow)
 	}
 }

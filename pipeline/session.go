@@ -88,6 +88,11 @@ type Session struct {
 	frames    [4]frame
 	depth     int
 	iterT0    time.Time
+	consumer  time.Duration // time spent in the consumer this iteration (profiling only)
+
+	// Next's pull iterator over Events, started by the first Next.
+	pullNext func() (trace.Event, bool)
+	pullStop func()
 }
 
 // frame is an open state: Entered yielded (rec) or merely computed.
@@ -218,8 +223,26 @@ func (s *Session) Failure() *trace.Issue { return s.failure }
 // NVocab per row) when Options.AllLogits was set, after the run.
 func (s *Session) PromptLogits() []float32 { return s.promptLogits }
 
-// Close stops the session's workers.
-func (s *Session) Close() { s.pool.Close() }
+// Close abandons a run still pulled by Next and stops the session's
+// workers.
+func (s *Session) Close() {
+	if s.pullStop != nil {
+		s.pullStop()
+	}
+	s.pool.Close()
+}
+
+// Next advances the run by exactly one transition and returns the event it
+// produced: the engine computes up to that event and waits there until the
+// next call, so a caller (a debugger, a test) can stop anywhere, inspect
+// the event and go on. ok is false after the final event. Next and Events
+// are two ways to consume the same run: use one of them.
+func (s *Session) Next() (ev trace.Event, ok bool) {
+	if s.pullNext == nil {
+		s.pullNext, s.pullStop = iter.Pull(s.Events())
+	}
+	return s.pullNext()
+}
 
 // Run runs the session to the end without looking at the events.
 func (s *Session) Run() error {
@@ -318,7 +341,7 @@ func (s *Session) iterate(it int, toks []int) (id int, eog, ok bool) {
 	s.tainted = false
 	if s.prof != nil {
 		s.prof.Start(it)
-		s.iterT0 = time.Now()
+		s.iterT0, s.consumer = time.Now(), 0
 	}
 	if !s.forward(it, toks) {
 		return 0, false, false
@@ -342,7 +365,10 @@ func (s *Session) iterate(it int, toks []int) (id int, eog, ok bool) {
 
 func (s *Session) runInfo() *trace.RunInfo {
 	ri := &trace.RunInfo{Prompt: s.promptText, NPredict: s.opts.MaxTokens, Sampler: s.opts.Sampler, Threads: s.pool.Threads(),
-		Steps: s.cfg.Steps.Names()}
+		Steps: s.cfg.Steps.Names(), Injections: []string{}}
+	if ri.Steps == nil {
+		ri.Steps = []string{}
+	}
 	for _, in := range s.opts.Injections {
 		ri.Injections = append(ri.Injections, in.String())
 	}
@@ -398,7 +424,9 @@ func (s *Session) decodeStep(it, id int) bool {
 // profileStep closes the iteration with its BRICK_PROFILE.
 func (s *Session) profileStep(it int) bool {
 	f := s.begin(trace.BrickProfile, it, trace.NoLayer, 0, 0, nil)
-	prof := s.prof.Finish(time.Since(s.iterT0).Nanoseconds())
+	// The iteration's wall time is the engine's: the time the consumer
+	// held each event (sinks writing, a paused debugger) is not part of it.
+	prof := s.prof.Finish((time.Since(s.iterT0) - s.consumer).Nanoseconds())
 	if f.rec {
 		f.payload.Profile = &prof
 		f.payload.Shape = nil
@@ -438,6 +466,9 @@ func (s *Session) emit(ev trace.Event) bool {
 	s.inYield = true
 	ok := s.yield(ev)
 	s.inYield = false
+	if s.prof != nil {
+		s.consumer += time.Since(ev.Time)
+	}
 	if !ok {
 		s.stopped = true
 	}
@@ -521,10 +552,10 @@ func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
 }
 
 // record adds the statistics (and, verbose, the first values) of stage st
-// to the innermost open recorded state, so that each intermediate appears
-// once: in ATTENTION when that is traced, else in TRANSFORMER_BLOCK. A
-// state's output stage also becomes its payload's Stats, and a recorded
-// TRANSFORMER_BLOCK always carries its output, layer_out.
+// to the innermost open recorded state and to an enclosing recorded
+// TRANSFORMER_BLOCK: each state's tensors map holds every intermediate it
+// computed (a block computes all of its layer's). A state's output stage
+// also becomes its payload's Stats. The summary is computed once.
 func (s *Session) record(st stage, x []float32) {
 	var sum *stats.Summary
 	summary := func() *stats.Summary {
@@ -540,8 +571,7 @@ func (s *Session) record(st stage, x []float32) {
 		if !f.rec {
 			continue
 		}
-		blockOut := f.state == trace.TransformerBlock && st == stLayerOut
-		if !inner && !blockOut {
+		if !inner && f.state != trace.TransformerBlock {
 			continue
 		}
 		inner = false

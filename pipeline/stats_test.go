@@ -31,7 +31,9 @@ func pooled(ps []refStats) refStats {
 }
 
 // TestStageStatsIteration0 checks every stage's statistics at iteration 0
-// (over all prompt positions) against stories260K's math.json.
+// (over all prompt positions) against stories260K's math.json: those of
+// the innermost states (EMBED, LAYER_NORM, ATTENTION, FFN, LM_HEAD) and
+// the same ones repeated by each TRANSFORMER_BLOCK.
 func TestStageStatsIteration0(t *testing.T) {
 	m := openRef(t, "stories260K", "stories260K.gguf")
 	_, mp := refPaths(t, "stories260K", "", "once-upon-a-time")
@@ -58,20 +60,32 @@ func TestStageStatsIteration0(t *testing.T) {
 	}
 	defer s.Close()
 	got := map[string]stats.Summary{}
+	inBlocks := map[string]stats.Summary{}
 	for ev := range s.Events() {
-		if ev.Type != trace.TaskStateExited || ev.Payload == nil || ev.Payload.Iteration != 0 || ev.State == trace.TransformerBlock {
+		if ev.Type != trace.TaskStateExited || ev.Payload == nil || ev.Payload.Iteration != 0 {
 			continue
+		}
+		dst := got
+		if ev.State == trace.TransformerBlock {
+			dst = inBlocks
 		}
 		for name, sum := range ev.Payload.Tensors {
 			op := name
 			if ev.Payload.Layer >= 0 {
 				op = fmt.Sprintf("blk.%d.%s", ev.Payload.Layer, name)
 			}
-			got[op] = sum
+			dst[op] = sum
 		}
 	}
 	if len(got) != len(want) {
 		t.Errorf("recorded %d stages at iteration 0, math.json has %d", len(got), len(want))
+	}
+	if n := len(want) - 3; len(inBlocks) != n { // all but embed, output_norm, logits
+		t.Errorf("blocks recorded %d stages at iteration 0, math.json has %d block stages", len(inBlocks), n)
+	}
+	for op, sum := range inBlocks {
+		got["block "+op] = sum
+		want["block "+op] = want[op]
 	}
 	const tol = 1e-4
 	for op, ps := range want {

@@ -179,6 +179,13 @@ func NewJSONWriter(w io.Writer, h Header) (*JSONWriter, error) {
 		h.Created = time.Now()
 	}
 	h.Created = h.Created.UTC().Truncate(time.Millisecond)
+	// Lists are written as [] rather than null when empty.
+	if h.Run.Steps == nil {
+		h.Run.Steps = []string{}
+	}
+	if h.Run.Injections == nil {
+		h.Run.Injections = []string{}
+	}
 	jw := &JSONWriter{w: bufio.NewWriterSize(w, 64<<10), header: h, start: time.Now()}
 	b, err := json.Marshal(h)
 	if err != nil {
@@ -209,6 +216,21 @@ func CreateJSONFile(path string, h Header) (*JSONWriter, error) {
 	}
 	jw.file = f
 	return jw, nil
+}
+
+// headerJSON is the wire form of a Header: created is written like the
+// event timestamps (RFC 3339, UTC, milliseconds).
+type headerJSON struct {
+	Format  string    `json:"format"`
+	Version string    `json:"infertrace_version"`
+	Created string    `json:"created"`
+	Model   ModelInfo `json:"model"`
+	Run     RunInfo   `json:"run"`
+}
+
+// MarshalJSON writes the header with created in the timestamp layout.
+func (h Header) MarshalJSON() ([]byte, error) {
+	return json.Marshal(headerJSON{h.Format, h.Version, h.Created.UTC().Format(timeLayout), h.Model, h.Run})
 }
 
 // Header returns the header as written.

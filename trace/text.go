@@ -32,6 +32,7 @@ type textOpen struct {
 	printed bool // printed as a container header
 	shown   bool // state selected by cfg.Steps
 	entered *Payload
+	seen    map[string]bool // tensors a printed child already showed
 }
 
 // TextSink prints a run as readable text, one block per state, indented by
@@ -162,7 +163,9 @@ func (ts *TextSink) event(b *bytes.Buffer, ev Event) {
 		d := ts.depth()
 		if o.printed {
 			fmt.Fprintf(b, "%s└ %s%s%s\n", indent(d), ev.State, where(ev.Payload), duration(ev.Payload))
-			ts.details(b, d+1, ev.Payload)
+			out := unseen(ev.Payload, o.seen)
+			ts.details(b, d+1, out)
+			ts.markSeen(out)
 		} else if o.shown {
 			ts.leaf(b, ev, o.entered, true)
 		} else {
@@ -262,6 +265,52 @@ func (ts *TextSink) leaf(b *bytes.Buffer, ev Event, in *Payload, shown bool) {
 		ts.details(b, d+1, in)
 	}
 	ts.details(b, d+1, out)
+	ts.markSeen(out)
+}
+
+// markSeen records that the tensors of p were printed, in the innermost
+// open state: its own exit need not print them again (a block's payload
+// repeats every intermediate of its children).
+func (ts *TextSink) markSeen(p *Payload) {
+	if p == nil || len(ts.open) == 0 || (len(p.Tensors) == 0 && len(p.Values) == 0) {
+		return
+	}
+	o := &ts.open[len(ts.open)-1]
+	if o.seen == nil {
+		o.seen = make(map[string]bool)
+	}
+	for name := range p.Tensors {
+		o.seen[name] = true
+	}
+	for name := range p.Values {
+		o.seen[name] = true
+	}
+}
+
+// unseen returns p without the tensors (and values) named in seen.
+func unseen(p *Payload, seen map[string]bool) *Payload {
+	if p == nil || len(seen) == 0 {
+		return p
+	}
+	q := *p
+	q.Tensors, q.Values = nil, nil
+	for name, st := range p.Tensors {
+		if !seen[name] {
+			if q.Tensors == nil {
+				q.Tensors = make(map[string]stats.Summary)
+			}
+			q.Tensors[name] = st
+		}
+	}
+	for name, v := range p.Values {
+		if !seen[name] {
+			if q.Values == nil {
+				q.Values = make(map[string][]float32)
+			}
+			q.Values[name] = v
+		}
+	}
+	return &q
 }
 
 // where formats layer, iteration and shape of a payload.
