@@ -40,6 +40,15 @@ type kernelSet struct {
 	// the same set. Optional; fillFromGo fills nil entries with four calls.
 	dotF32x4 func(w []float32, stride int, x []float32, out *[4]float32)
 	dotF16x4 func(w []byte, stride int, x []float32, out *[4]float32)
+	// dotF32x4n(w, stride, x, n, nt, out, ostride) and dotF16x4n: the
+	// four-row dots against nt activation rows x[c*n:(c+1)*n], out[c*ostride
+	// +i] = row i · activation c, each bit-identical to dotF32x4/dotF16x4 of
+	// the same set (so to its one-row kernel). The batched (prefill) form:
+	// a SIMD set reuses every weight vector it loads for several
+	// activations. Optional; fillFromGo fills nil entries with a loop of
+	// dotF32x4/dotF16x4 calls.
+	dotF32x4n func(w []float32, stride int, x []float32, n, nt int, out []float32, ostride int)
+	dotF16x4n func(w []byte, stride int, x []float32, n, nt int, out []float32, ostride int)
 	// roundF16(dst, x): dst[i] = x[i] rounded to IEEE half (nearest even)
 	// and widened back, the activation rounding for F16 weights. Optional.
 	roundF16 func(dst, x []float32)
@@ -149,6 +158,12 @@ func fillFromGo(k *kernelSet) {
 	if k.dotF16x4 == nil {
 		k.dotF16x4 = fourF16(k.dotF16)
 	}
+	if k.dotF32x4n == nil {
+		k.dotF32x4n = manyF32(k.dotF32x4)
+	}
+	if k.dotF16x4n == nil {
+		k.dotF16x4n = manyF16(k.dotF16x4)
+	}
 	for i := range k.dotQ {
 		if k.dotQ[i] == nil {
 			k.dotQ[i] = g.dotQ[i]
@@ -182,6 +197,24 @@ func fourF16(dot func(w []byte, x []float32) float32) func(w []byte, stride int,
 	return func(w []byte, stride int, x []float32, out *[4]float32) {
 		for i := range out {
 			out[i] = dot(w[i*stride:], x)
+		}
+	}
+}
+
+// manyF32 and manyF16 are the generic dotF32x4n and dotF16x4n: one
+// four-row call per activation row.
+func manyF32(dot4 func(w []float32, stride int, x []float32, out *[4]float32)) func(w []float32, stride int, x []float32, n, nt int, out []float32, ostride int) {
+	return func(w []float32, stride int, x []float32, n, nt int, out []float32, ostride int) {
+		for c := range nt {
+			dot4(w, stride, x[c*n:(c+1)*n], (*[4]float32)(out[c*ostride:c*ostride+4]))
+		}
+	}
+}
+
+func manyF16(dot4 func(w []byte, stride int, x []float32, out *[4]float32)) func(w []byte, stride int, x []float32, n, nt int, out []float32, ostride int) {
+	return func(w []byte, stride int, x []float32, n, nt int, out []float32, ostride int) {
+		for c := range nt {
+			dot4(w, stride, x[c*n:(c+1)*n], (*[4]float32)(out[c*ostride:c*ostride+4]))
 		}
 	}
 }

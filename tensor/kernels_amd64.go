@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -34,6 +35,12 @@ func dotF32x4AVX2(w *float32, stride int, x *float32, n int, out *[4]float32)
 
 //go:noescape
 func dotF16x4AVX2(w *byte, stride int, x *float32, n int, out *[4]float32)
+
+//go:noescape
+func dotF32x4x3AVX2(w *float32, stride int, x *float32, xstride int, n int, out *float32, ostride int)
+
+//go:noescape
+func dotF16x4x3AVX2(w *byte, stride int, x *float32, xstride int, n int, out *float32, ostride int)
 
 //go:noescape
 func dotQ8_0Q8_0AVX2(w, y *byte, nb int) float32
@@ -83,12 +90,13 @@ func quantizeQ8_1AVX2(x *float32, dst *byte, nb int)
 // avx2Kernels is the SIMD set; entries left nil are filled from goKernels by
 // registerKernels.
 var avx2Kernels = kernelSet{
-	name:     "avx2",
-	dotF32:   dotF32Asm,
-	axpyF32:  axpyF32Asm,
-	scaleF32: scaleF32Asm,
-	dotF32x4: dotF32x4Asm,
-	dotBF16:  dotBF16Asm,
+	name:      "avx2",
+	dotF32:    dotF32Asm,
+	axpyF32:   axpyF32Asm,
+	scaleF32:  scaleF32Asm,
+	dotF32x4:  dotF32x4Asm,
+	dotF32x4n: dotF32x4nAsm,
+	dotBF16:   dotBF16Asm,
 
 	quantizeQ8_0: quantizeQ8_0Asm,
 	quantizeQ8_1: quantizeQ8_1Asm,
@@ -122,6 +130,7 @@ func init() {
 	if cpu.X86.HasF16C {
 		avx2Kernels.dotF16 = dotF16Asm
 		avx2Kernels.dotF16x4 = dotF16x4Asm
+		avx2Kernels.dotF16x4n = dotF16x4nAsm
 		avx2Kernels.roundF16 = roundF16Asm
 	}
 	registerKernels(&avx2Kernels)
@@ -235,4 +244,52 @@ func quantizeQ8_1Asm(x []float32, dst []byte) {
 	nb := len(x) / 32
 	dst = dst[:nb*36]
 	quantizeQ8_1AVX2(f32p(x), bytep(dst), nb)
+}
+
+// checkTile validates a batched four-row call, since the assembly trusts
+// it: non-negative strides, and every weight row (wn elements each),
+// activation and output in bounds.
+func checkTile(wlen, stride, wn, xlen, n, nt, olen, ostride int) {
+	switch {
+	case stride < 0 || ostride < 0 || n < 0:
+		panic("tensor: negative stride or length in a batched dot")
+	case wlen < 3*stride+wn || xlen < nt*n || olen < (nt-1)*ostride+4:
+		panic(fmt.Sprintf("tensor: batched dot out of range: %d weights (stride %d, row %d), %d activations (%d×%d), %d outputs (stride %d)",
+			wlen, stride, wn, xlen, nt, n, olen, ostride))
+	}
+}
+
+// dotF32x4nAsm runs the 4×3 assembly tile over the activations in groups
+// of three, the last one or two with dotF32x4Asm (the same bits).
+func dotF32x4nAsm(w []float32, stride int, x []float32, n, nt int, out []float32, ostride int) {
+	if nt <= 0 {
+		return
+	}
+	checkTile(len(w), stride, n, len(x), n, nt, len(out), ostride)
+	c := 0
+	if n > 0 {
+		for ; c+3 <= nt; c += 3 {
+			dotF32x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+		}
+	}
+	for ; c < nt; c++ {
+		dotF32x4Asm(w, stride, x[c*n:(c+1)*n], (*[4]float32)(out[c*ostride:c*ostride+4]))
+	}
+}
+
+// dotF16x4nAsm is dotF32x4nAsm for F16 rows (stride in bytes).
+func dotF16x4nAsm(w []byte, stride int, x []float32, n, nt int, out []float32, ostride int) {
+	if nt <= 0 {
+		return
+	}
+	checkTile(len(w), stride, 2*n, len(x), n, nt, len(out), ostride)
+	c := 0
+	if n > 0 {
+		for ; c+3 <= nt; c += 3 {
+			dotF16x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+		}
+	}
+	for ; c < nt; c++ {
+		dotF16x4Asm(w, stride, x[c*n:(c+1)*n], (*[4]float32)(out[c*ostride:c*ostride+4]))
+	}
 }

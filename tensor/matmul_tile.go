@@ -1,0 +1,43 @@
+package tensor
+
+// tileBatched computes rows [t0, t1) of dst = w · x for batch > 1
+// activation rows (dst[b*w.Rows+r], x[b*w.Cols:]) with the batched
+// four-row kernels of ks (dotF32x4n, dotF16x4n), which reuse each weight
+// vector they load for several activation rows, and reports whether it
+// did: only F32 and F16 weights (x already rounded to F16 for those) have
+// batched kernels; for other types it returns false and the caller runs
+// its per-row loop. Every output is bit-identical to that loop's, since
+// the batched kernels equal the four-row ones, which equal the one-row
+// ones. bufs[worker] is scratch for misaligned F32 rows (see f32Row).
+//
+// The Pool's row loop calls it once per tile of rows.
+func tileBatched(ks *kernelSet, w Matrix, x []float32, batch int, dst []float32, t0, t1 int, bufs [][]float32, worker int) bool {
+	cols, rows := w.Cols, w.Rows
+	switch w.Type {
+	case F32:
+		r := t0
+		for ; r+4 <= t1; r += 4 {
+			ws := f32Row(w.Data[r*w.RowBytes:(r+4)*w.RowBytes], 4*cols, bufs, worker)
+			ks.dotF32x4n(ws, cols, x, cols, batch, dst[r:], rows)
+		}
+		for ; r < t1; r++ {
+			wr := f32Row(w.Row(r), cols, bufs, worker)
+			for b := range batch {
+				dst[b*rows+r] = ks.dotF32(wr, x[b*cols:(b+1)*cols])
+			}
+		}
+	case F16:
+		r := t0
+		for ; r+4 <= t1; r += 4 {
+			ks.dotF16x4n(w.Data[r*w.RowBytes:(r+4)*w.RowBytes], w.RowBytes, x, cols, batch, dst[r:], rows)
+		}
+		for ; r < t1; r++ {
+			for b := range batch {
+				dst[b*rows+r] = ks.dotF16(w.Row(r), x[b*cols:(b+1)*cols])
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,135 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestDotFloatx4nAVX2 requires every output of the batched four-row F32/F16
+// dots to equal the one-row dot of the same set bit for bit (so a prompt's
+// MatMul equals per-token calls), for every tail length, activation counts
+// that leave 0, 1 or 2 activations after the groups of three, packed or
+// spaced rows and outputs, and misaligned slices; and the outputs between
+// the strided ones to stay untouched.
+func TestDotFloatx4nAVX2(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, n := range floatLens {
+		for _, nt := range []int{1, 2, 3, 4, 5, 7, 9} {
+			for _, gap := range []int{0, 5} {
+				off := (n + nt + gap) % 4
+				t.Run(fmt.Sprintf("n=%d/nt=%d/gap=%d/off=%d", n, nt, gap, off), func(t *testing.T) {
+					stride := n + gap
+					w := randF32(r, off+4*stride)[off:]
+					x := randF32(r, nt*n+3-off)[3-off:]
+					h := make([]byte, 1+8*stride)[1:]
+					for i := 0; i < 4*stride; i++ {
+						putFP16(h[2*i:], w[i])
+					}
+					ostride := 4 + gap
+					for _, ks := range []*kernelSet{&avx2Kernels, &goKernels} {
+						sentinel := float32(math.NaN())
+						o32 := make([]float32, (nt-1)*ostride+4)
+						o16 := make([]float32, len(o32))
+						for i := range o32 {
+							o32[i], o16[i] = sentinel, sentinel
+						}
+						ks.dotF32x4n(w[:3*stride+n], stride, x, n, nt, o32, ostride)
+						ks.dotF16x4n(h[:2*(3*stride+n)], 2*stride, x, n, nt, o16, ostride)
+						for j := range o32 {
+							c, i := j/ostride, j%ostride
+							if i >= 4 {
+								if !math.IsNaN(float64(o32[j])) || !math.IsNaN(float64(o16[j])) {
+									t.Fatalf("%s: output %d between the strided ones was written", ks.name, j)
+								}
+								continue
+							}
+							xc := x[c*n : (c+1)*n]
+							if want := ks.dotF32(w[i*stride:i*stride+n], xc); !sameF32(o32[j], want) {
+								t.Fatalf("%s dotF32x4n act %d row %d: %v (%#x), one-row %v (%#x)", ks.name, c, i, o32[j], math.Float32bits(o32[j]), want, math.Float32bits(want))
+							}
+							if want := ks.dotF16(h[2*i*stride:], xc); !sameF32(o16[j], want) {
+								t.Fatalf("%s dotF16x4n act %d row %d: %v, one-row %v", ks.name, c, i, o16[j], want)
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestDotFloatx4nBounds: a call whose rows, activations or outputs are
+// out of range panics in Go instead of reading or writing past them.
+func TestDotFloatx4nBounds(t *testing.T) {
+	requireAVX2(t)
+	w := make([]float32, 4*40)
+	h := make([]byte, 2*len(w))
+	x := make([]float32, 3*40)
+	out := make([]float32, 12)
+	cases := []struct {
+		name string
+		f    func()
+	}{
+		{"short weights", func() { avx2Kernels.dotF32x4n(w[:4*40-1], 40, x, 40, 3, out, 4) }},
+		{"short activations", func() { avx2Kernels.dotF32x4n(w, 40, x[:119], 40, 3, out, 4) }},
+		{"short outputs", func() { avx2Kernels.dotF32x4n(w, 40, x, 40, 3, out[:11], 4) }},
+		{"negative stride", func() { avx2Kernels.dotF32x4n(w, -1, x, 40, 3, out, 4) }},
+		{"short F16 weights", func() { avx2Kernels.dotF16x4n(h[:len(h)-1], 80, x, 40, 3, out, 4) }},
+		{"short F16 outputs", func() { avx2Kernels.dotF16x4n(h, 80, x, 40, 3, out[:11], 4) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			c.f()
+		})
+	}
+}
+
+// BenchmarkKernelFloatx4n compares, for a prompt of 64 activation rows of
+// 768 values against four weight rows (the 110M model's width), the
+// batched kernels with the generic loop of four-row calls of the same set
+// (what MatMul ran before the batched kernels existed).
+//
+//	go test -run '^$' -bench 'KernelFloatx4n' -count 5 ./tensor/
+func BenchmarkKernelFloatx4n(b *testing.B) {
+	const n, nt = 768, 64
+	r := rand.New(rand.NewPCG(23, 24))
+	w := randF32(r, 4*n)
+	h := RandomBlocks(F16, 4*n, r)
+	x := randF32(r, nt*n)
+	out := make([]float32, 4*nt)
+	ks := &avx2Kernels
+	if !hasAVX2 {
+		b.Skip("no AVX2")
+	}
+	for _, v := range []struct {
+		name string
+		f32  func(w []float32, stride int, x []float32, n, nt int, out []float32, ostride int)
+		f16  func(w []byte, stride int, x []float32, n, nt int, out []float32, ostride int)
+	}{
+		{"loop", manyF32(ks.dotF32x4), manyF16(ks.dotF16x4)},
+		{"tile", ks.dotF32x4n, ks.dotF16x4n},
+	} {
+		b.Run("F32/"+v.name, func(b *testing.B) {
+			b.SetBytes(4 * 4 * n)
+			for b.Loop() {
+				v.f32(w, n, x, n, nt, out, 4)
+			}
+			reportFlops(b, 2*4*n*nt)
+		})
+		b.Run("F16/"+v.name, func(b *testing.B) {
+			b.SetBytes(4 * 2 * n)
+			for b.Loop() {
+				v.f16(h, 2*n, x, n, nt, out, 4)
+			}
+			reportFlops(b, 2*4*n*nt)
+		})
+	}
+}

@@ -1,0 +1,54 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestMatMulBatchedTiles holds the batched F32/F16 path of MatMul (the
+// four-row × several-activation kernels, used when batch > 1) to per-row
+// MatMul calls bit for bit, for every compiled kernel set, with row counts
+// that leave a partial group of four, batches that leave 0, 1 or 2
+// activations after the groups of three, odd widths, misaligned F32 data
+// (decoded through scratch) and two threads.
+func TestMatMulBatchedTiles(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, name := range KernelNames() {
+		for _, typ := range []Type{F32, F16} {
+			for _, sh := range []struct{ rows, cols int }{{13, 40}, {9, 77}, {8, 768}} {
+				for _, batch := range []int{2, 3, 7} {
+					for _, mis := range []int{0, 1} {
+						t.Run(fmt.Sprintf("%s/%v/%dx%d/b%d/mis%d", name, typ, sh.rows, sh.cols, batch, mis), func(t *testing.T) {
+							prev := KernelName()
+							if err := UseKernels(name); err != nil {
+								t.Fatal(err)
+							}
+							defer UseKernels(prev)
+							ti, _ := typ.Info()
+							rb := sh.cols * ti.BlockBytes
+							data := make([]byte, mis+sh.rows*rb)[mis:]
+							copy(data, RandomBlocks(typ, sh.rows*sh.cols, r))
+							w := Matrix{Type: typ, Rows: sh.rows, Cols: sh.cols, RowBytes: rb, Data: data}
+							x := randVec(r, batch*sh.cols, 1)
+							p := NewPool(2)
+							defer p.Close()
+							got := make([]float32, batch*sh.rows)
+							p.MatMul(got, w, x, batch)
+							one := make([]float32, sh.rows)
+							for b := range batch {
+								p.MatMul(one, w, x[b*sh.cols:(b+1)*sh.cols], 1)
+								for i, want := range one {
+									if g := got[b*sh.rows+i]; math.Float32bits(g) != math.Float32bits(want) {
+										t.Fatalf("activation %d row %d: batched %v, alone %v", b, i, g, want)
+									}
+								}
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
