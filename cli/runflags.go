@@ -33,6 +33,7 @@ type RunFlags struct {
 	Threads        int
 	NoParseSpecial bool
 	Trace          string // --trace[=STEPS]; "" when not given
+	TraceSteps     string // --trace-steps STEPS: --trace=STEPS
 	TraceVerbose   bool
 	TraceOutput    string
 	TraceTopK      int
@@ -57,6 +58,7 @@ func AddRunFlags(cmd *cobra.Command, f *RunFlags) {
 	fl.BoolVar(&f.NoParseSpecial, "no-parse-special", false, "treat special-token text in the prompt as plain text")
 	fl.StringVar(&f.Trace, "trace", "", "trace states on stderr: all, or a comma list (tokenize,embed,norm,attn,ffn,layer,lmhead,sample,decode,kernel,brick)")
 	fl.Lookup("trace").NoOptDefVal = "all"
+	fl.StringVar(&f.TraceSteps, "trace-steps", "", "the states --trace prints and records, as a comma list (implies --trace)")
 	fl.BoolVar(&f.TraceVerbose, "trace-verbose", false, "include the first values of every tensor")
 	fl.StringVar(&f.TraceOutput, "trace-output", "", "write the trace as JSON to `FILE`")
 	fl.IntVar(&f.TraceTopK, "trace-top-k", trace.DefaultTopK, "entries of the traced top-k logit/probability lists")
@@ -122,6 +124,7 @@ func (f *RunFlags) options() (pipeline.Options, trace.Config, error) {
 		Threads:      f.Threads,
 		ParseSpecial: !f.NoParseSpecial,
 	}
+	f.mergeTraceSteps()
 	if f.Trace != "" || f.TraceOutput != "" {
 		steps, err := trace.ParseSteps(f.Trace)
 		if err != nil {
@@ -162,7 +165,7 @@ func (rs *RunSetup) header(f *RunFlags) trace.Header {
 		name = filepath.Base(path)
 	}
 	ri := trace.RunInfo{Prompt: rs.Prompt, NPredict: rs.Options.MaxTokens, Sampler: rs.Options.Sampler,
-		Threads: rs.Options.Threads, Steps: rs.Trace.Steps.Names()}
+		Threads: resolvedThreads(rs.Options.Threads), Steps: rs.Trace.Steps.Names()}
 	for _, in := range rs.Options.Injections {
 		ri.Injections = append(ri.Injections, in.String())
 	}
@@ -170,7 +173,7 @@ func (rs *RunSetup) header(f *RunFlags) trace.Header {
 		Version: Version,
 		Model: trace.ModelInfo{Path: path, Name: name, Architecture: p.Arch, NumLayers: p.NLayer,
 			HiddenDim: p.NEmbd, VocabSize: p.NVocab, NumHeads: p.NHead, NumKVHeads: p.NHeadKV,
-			QuantType: rs.Model.FileType},
+			QuantType: rs.Model.FileType, FileSHA256: f.modelSHA256()},
 		Run: ri,
 	}
 }
