@@ -251,8 +251,8 @@ func TestStreamDecoder(t *testing.T) {
 		if got := d.Add(spm.byteTokens[0xF0]) + d.Add(spm.byteTokens[0x9F]); got != "" {
 			t.Fatalf("incomplete character emitted %q", got)
 		}
-		if got := d.Flush(); got != "\uFFFD\uFFFD" {
-			t.Errorf("Flush = %q, want two U+FFFD", got)
+		if got := d.Flush(); got != "\uFFFD" {
+			t.Errorf("Flush = %q, want one U+FFFD (one maximal ill-formed subpart)", got)
 		}
 		if got := d.Add(spm.byteTokens[0x80]); got != "\uFFFD" {
 			t.Errorf("stray continuation byte = %q, want U+FFFD", got)
@@ -582,5 +582,48 @@ func TestFromHFDirAddedTokenStrip(t *testing.T) {
 		if !equalIDs(got, tc.want) {
 			t.Errorf("rstrip %v: got %v, want %v", tc.rstrip, got, tc.want)
 		}
+	}
+}
+
+// TestSanitizeMaximalSubparts: one U+FFFD per maximal ill-formed subpart
+// (Unicode §3.9, table 3-8's examples; Python's bytes.decode("utf-8",
+// "replace") gives the same, and so do llama.cpp's reference greedy_text
+// files).
+func TestSanitizeMaximalSubparts(t *testing.T) {
+	const r = "\uFFFD"
+	for _, tc := range []struct{ in, want string }{
+		{"\xF0\x9F", r},                            // truncated 4-byte character
+		{"\x88\xE7\x8Cil", r + r + "il"},           // stray continuation, then truncated 3-byte
+		{"\x80", r},                                // lone continuation
+		{"\xF0\x80\x80", r + r + r},                // F0 cannot be followed by 80
+		{"\xED\xA0\x80", r + r + r},                // surrogate
+		{"\xC0\xAF", r + r},                        // overlong lead
+		{"\xF4\x90\x80\x80", r + r + r + r},        // above U+10FFFF
+		{"\xE0\x80", r + r},                        // E0 needs A0-BF
+		{"a\xE2\x82b\xE2\x82\xAC", "a" + r + "b€"}, // truncated then complete
+		{"\xF1\x80\x80\xE1\x80\xC2", r + r + r},    // table 3-8 style run
+		{"ok \uFFFD", "ok \uFFFD"},                 // an encoded U+FFFD is valid text
+	} {
+		if got := sanitize([]byte(tc.in)); got != tc.want {
+			t.Errorf("sanitize(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	spm := openStories(t)
+	d := spm.NewStreamDecoder()
+	var got string
+	for _, b := range []byte{0x88, 0xE7, 0x8C} {
+		got += d.Add(spm.byteTokens[b])
+	}
+	ids, err := spm.Encode("il", EncodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := r + r
+	for _, id := range ids {
+		got += d.Add(id)
+		want += string(spm.TokenBytes(id))
+	}
+	if got += d.Flush(); got != want {
+		t.Errorf("stream of 88 E7 8C then %v = %q, want %q", ids, got, want)
 	}
 }
