@@ -127,7 +127,11 @@ func (ts *TextSink) depth() int {
 	return d
 }
 
-func indent(d int) string { return strings.Repeat("  ", d) }
+// maxIndent caps the indentation: real runs nest a few states deep, and a
+// hostile trace nesting thousands must not make the text quadratic in size.
+const maxIndent = 32
+
+func indent(d int) string { return strings.Repeat("  ", min(d, maxIndent)) }
 
 func (ts *TextSink) event(b *bytes.Buffer, ev Event) {
 	if ev.Type == TaskStateExited && ts.pending != nil && ts.pending.State == ev.State {
