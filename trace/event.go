@@ -65,7 +65,7 @@ type Event struct {
 type Payload struct {
 	Iteration  int                      `json:"iteration"`
 	Layer      int                      `json:"layer"` // NoLayer outside blocks
-	Parent     int64                    `json:"parent,omitempty"`
+	Parent     int64                    `json:"parent"` // 0 at top level
 	Shape      []int                    `json:"shape,omitempty"`
 	DurationUS float64                  `json:"duration_us,omitempty"`
 	Stats      *stats.Summary           `json:"stats,omitempty"`
