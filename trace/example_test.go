@@ -42,5 +42,5 @@ func ExampleNewJSONWriter() {
 	w.Abort("interrupt")
 	fmt.Println(strings.Split(b.String(), "\n")[1])
 	// Output:
-	// {"id":1,"previousEventId":0,"timestamp":"2026-01-01T00:00:00.005Z","type":"TaskStateEntered","stateEnteredEventDetails":{"name":"EMBED","input":"{\"iteration\":0,\"layer\":-1}"}},
+	// {"id":1,"previousEventId":0,"timestamp":"2026-01-01T00:00:00.005Z","type":"TaskStateEntered","stateEnteredEventDetails":{"name":"EMBED","input":"{\"iteration\":0,\"layer\":-1,\"parent\":0}"}},
 }
