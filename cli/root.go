@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -39,6 +40,40 @@ func BadInput(err error) error {
 	return &InputError{err}
 }
 
+// BugError marks an internal error (a bug in infertrace, such as a panic
+// the engine recovered from): Execute prints it as the bug-report line and
+// exits ExitRuntime.
+type BugError struct{ Err error }
+
+func (e *BugError) Error() string { return e.Err.Error() }
+func (e *BugError) Unwrap() error { return e.Err }
+
+// Bug wraps err as a BugError (nil stays nil).
+func Bug(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &BugError{err}
+}
+
+// bugLine is the one line printed for an internal error or panic.
+const bugLine = "infertrace: internal error (please report a bug with this line): %v\n"
+
+// testEnginePanicEnv is a test-only environment variable, not a feature:
+// set to N, run panics inside the engine (in the token callback the
+// session calls while decoding) when the N-th token is produced, so that
+// tests of the real binary can check what an engine panic leaves behind:
+// a JSON trace ending with ExecutionFailed, the bug-report line, exit 1.
+const testEnginePanicEnv = "INFERTRACE_TEST_ENGINE_PANIC"
+
+// testEnginePanic panics when testEnginePanicEnv asks for a panic at the
+// n-th generated token.
+func testEnginePanic(n int) {
+	if v := os.Getenv(testEnginePanicEnv); v != "" && v == strconv.Itoa(n) {
+		panic(fmt.Sprintf("%s=%s: test-only engine panic at token %d", testEnginePanicEnv, v, n))
+	}
+}
+
 // Root is the root command; commands add themselves to it in init funcs.
 var Root = &cobra.Command{
 	Use:   "infertrace",
@@ -62,7 +97,7 @@ func init() {
 func Execute(args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "infertrace: internal error (please report a bug with this line): %v\n", r)
+			fmt.Fprintf(stderr, bugLine, r)
 			if os.Getenv("INFERTRACE_DEBUG") != "" {
 				fmt.Fprintf(stderr, "%s\n", debug.Stack())
 			}
@@ -75,6 +110,11 @@ func Execute(args []string, stdout, stderr io.Writer) (code int) {
 	cmd, err := Root.ExecuteC()
 	if err == nil {
 		return ExitOK
+	}
+	var be *BugError
+	if errors.As(err, &be) {
+		fmt.Fprintf(stderr, bugLine, err)
+		return ExitRuntime
 	}
 	fmt.Fprintf(stderr, "infertrace: %v\n", err)
 	var ie *InputError

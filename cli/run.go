@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -115,6 +116,7 @@ func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 			tFirst = time.Now()
 		}
 		nGen++
+		testEnginePanic(nGen)
 		io.WriteString(out, text)
 	}
 	s, err := rs.NewSession()
@@ -179,6 +181,9 @@ func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 		fmt.Fprintf(stderr, "infertrace: stopped after %d tokens: the context of %d tokens is full\n", nGen, rs.Model.Params.NCtx)
 	}
 	if is := s.Failure(); is != nil {
+		if is.Code == "InternalError" { // the engine recovered from a panic
+			return Bug(errors.New(is.Message))
+		}
 		return fmt.Errorf("%s: %s", is.Code, is.Message)
 	}
 	if n := s.Errors(); n > 0 {
