@@ -135,3 +135,29 @@ func BenchmarkTracingOverhead110M(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrefill110M measures a 64-token prompt batch (llama-bench's
+// pp64) on the 110m fixture in Q8_0 with recording nil; it reports tok/s.
+func BenchmarkPrefill110M(b *testing.B) {
+	m := load110M(b)
+	toks := make([]int, 64)
+	for i := range toks {
+		toks[i] = (i*7919 + 13) % m.Params.NVocab
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var spent time.Duration
+	for range b.N {
+		s, err := m.NewSession("", Options{Tokens: toks, MaxTokens: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		if _, _, ok := s.iterate(0, s.prompt); !ok {
+			b.Fatal("prefill failed")
+		}
+		spent += time.Since(t0)
+		s.Close()
+	}
+	b.ReportMetric(float64(b.N*len(toks))/spent.Seconds(), "tok/s")
+}

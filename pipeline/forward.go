@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"math"
+	"sync/atomic"
+	"time"
 
 	"github.com/infertrace/infertrace/tensor"
 	"github.com/infertrace/infertrace/trace"
@@ -35,6 +37,105 @@ var stageNames = [numStages]string{"embed", "attn_norm", "q_rope", "k_rope", "v"
 	"attn_out", "attn_residual", "ffn_norm", "ffn_gate", "ffn_up", "ffn_act", "ffn_out",
 	"layer_out", "output_norm", "logits"}
 
+// engine is the forward pass's working state beyond the Session's
+// buffers: the row-parallel operations, bound once as method values (a
+// method value made at the call would allocate on every dispatch), the
+// operands they read, and the attention phase timers.
+type engine struct {
+	normFn, ropeFn, addFn, siluFn func(start, end int)
+
+	dst, src, w []float32 // operands of normFn (rows of dim), addFn (dst += src), siluFn (dst = silu(dst)·src)
+	q, k        []float32 // ropeFn: n rows of Q and K
+	dim         int       // row length of normFn and addFn
+
+	// attNS sums, over the workers, the nanoseconds spent in the three
+	// attention phases (scores, softmax, weighted V sum) when profiling.
+	attNS [3]atomic.Int64
+}
+
+// Below these sizes an operation runs on the calling goroutine: waking
+// the workers costs more than the work.
+const (
+	parRows  = 2    // rows of normFn, ropeFn, addFn
+	parElems = 1024 // elements of siluFn
+)
+
+// initEngine binds the parallel operations (once per session).
+func (s *Session) initEngine() {
+	e := &s.eng
+	e.normFn, e.ropeFn, e.addFn, e.siluFn = s.normRange, s.ropeRange, s.addRange, s.siluRange
+}
+
+// parallel runs fn over [0, n) on the pool when n reaches least, else on
+// the calling goroutine. Every op is row- or element-wise, so any split
+// gives the same bits.
+func (s *Session) parallel(n, least int, fn func(start, end int)) {
+	if n >= least && s.pool.Threads() > 1 {
+		s.pool.Parallel(n, fn)
+		return
+	}
+	fn(0, n)
+}
+
+// norm writes the RMS norm of the n rows of x, times w, into dst.
+func (s *Session) norm(dst, x, w []float32, n int) {
+	e := &s.eng
+	e.dst, e.src, e.w, e.dim = dst, x, w, s.m.Params.NEmbd
+	s.parallel(n, parRows, e.normFn)
+}
+
+func (s *Session) normRange(start, end int) {
+	e, dim := &s.eng, s.eng.dim
+	for i := start; i < end; i++ {
+		rmsNorm(e.dst[i*dim:(i+1)*dim], e.src[i*dim:(i+1)*dim], e.w, s.m.Params.RMSEps)
+	}
+}
+
+// addRows adds the n rows of src to those of dst (the residual).
+func (s *Session) addRows(dst, src []float32, n int) {
+	e := &s.eng
+	e.dst, e.src, e.dim = dst, src, s.m.Params.NEmbd
+	s.parallel(n, parRows, e.addFn)
+}
+
+func (s *Session) addRange(start, end int) {
+	e, dim := &s.eng, s.eng.dim
+	d, x := e.dst[start*dim:end*dim], e.src[start*dim:end*dim]
+	for i := range d {
+		d[i] += x[i]
+	}
+}
+
+// ropeRows rotates the n rows of q and k for positions s.pos.. .
+func (s *Session) ropeRows(q, k []float32, n int) {
+	e := &s.eng
+	e.q, e.k = q, k
+	s.parallel(n, parRows, e.ropeFn)
+}
+
+func (s *Session) ropeRange(start, end int) {
+	p := &s.m.Params
+	qDim, kvDim := p.NHead*p.HeadDim, p.NHeadKV*p.HeadDim
+	for i := start; i < end; i++ {
+		s.rope(s.eng.q[i*qDim:(i+1)*qDim], s.pos+i)
+		s.rope(s.eng.k[i*kvDim:(i+1)*kvDim], s.pos+i)
+	}
+}
+
+// swiGLU computes gate[i] = silu(gate[i]) · up[i].
+func (s *Session) swiGLU(gate, up []float32) {
+	e := &s.eng
+	e.dst, e.src = gate, up
+	s.parallel(len(gate), parElems, e.siluFn)
+}
+
+func (s *Session) siluRange(start, end int) {
+	g, u := s.eng.dst[start:end], s.eng.src[start:end]
+	for i, v := range g {
+		g[i] = silu(v) * u[i]
+	}
+}
+
 // forward runs the model over toks at positions s.pos.. (a prompt batch in
 // iteration 0, one token afterwards), appends K and V to the cache and
 // leaves the logits of the last position (or of every position, when
@@ -44,6 +145,9 @@ func (s *Session) forward(iter int, toks []int) bool {
 	p := &s.m.Params
 	n, dim := len(toks), p.NEmbd
 	x := s.x[:n*dim]
+	if s.eng.normFn == nil {
+		s.initEngine()
+	}
 
 	s.enterIDs = toks
 	f := s.begin(trace.Embed, iter, trace.NoLayer, n, dim, nil)
@@ -72,9 +176,7 @@ func (s *Session) forward(iter int, toks []int) bool {
 	f = s.begin(trace.LMHead, iter, trace.NoLayer, n, dim, x)
 	xb := s.xb[:n*dim]
 	t = s.tick()
-	for i := range n {
-		rmsNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], s.m.W.OutputNorm, p.RMSEps)
-	}
+	s.norm(xb, x, s.m.W.OutputNorm, n)
 	s.tock(trace.RmsNorm, t, int64(4*n*dim), int64(4*n*dim))
 	if !s.stage(stOutputNorm, iter, trace.NoLayer, "output_norm", xb) {
 		return false
@@ -97,6 +199,12 @@ func (s *Session) forward(iter int, toks []int) bool {
 	return s.end(f)
 }
 
+// The bricks of the fused projections.
+var (
+	qkvBricks    = [...]trace.Brick{trace.QkvProjection, trace.QkvProjection, trace.QkvProjection}
+	gateUpBricks = [...]trace.Brick{trace.GateProjection, trace.UpProjection}
+)
+
 // block runs transformer block l over the n positions held in s.x.
 func (s *Session) block(iter, l, n int) bool {
 	p := &s.m.Params
@@ -111,9 +219,7 @@ func (s *Session) block(iter, l, n int) bool {
 	// Attention norm.
 	f := s.begin(trace.LayerNorm, iter, l, n, dim, x)
 	t := s.tick()
-	for i := range n {
-		rmsNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], w.AttnNorm, p.RMSEps)
-	}
+	s.norm(xb, x, w.AttnNorm, n)
 	s.tock(trace.RmsNorm, t, int64(4*n*dim), int64(4*n*dim))
 	if !s.stage(stAttnNorm, iter, l, ops[stAttnNorm], xb) || !s.end(f) {
 		return false
@@ -122,19 +228,15 @@ func (s *Session) block(iter, l, n int) bool {
 	// Attention: projections, RoPE, cache, scores, weighted V, output.
 	f = s.begin(trace.Attention, iter, l, n, dim, xb)
 	q, k, v := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]
-	s.matmul(trace.QkvProjection, q, w.Wq, w.names.wq, xb, n, iter, l)
-	s.matmul(trace.QkvProjection, k, w.Wk, w.names.wk, xb, n, iter, l)
-	s.matmul(trace.QkvProjection, v, w.Wv, w.names.wv, xb, n, iter, l)
+	s.matmuls([]tensor.Product{{Dst: q, W: w.Wq}, {Dst: k, W: w.Wk}, {Dst: v, W: w.Wv}}, qkvBricks[:],
+		[]string{w.names.wq, w.names.wk, w.names.wv}, xb, n, iter, l)
 	if w.Bq != nil {
 		addBias(q, w.Bq)
 		addBias(k, w.Bk)
 		addBias(v, w.Bv)
 	}
 	t = s.tick()
-	for i := range n {
-		s.rope(q[i*qDim:(i+1)*qDim], s.pos+i)
-		s.rope(k[i*kvDim:(i+1)*kvDim], s.pos+i)
-	}
+	s.ropeRows(q, k, n)
 	s.tock(trace.RopeEmbedding, t, int64(6*n*(qDim+kvDim)), 0)
 	if !s.stage(stQRope, iter, l, ops[stQRope], q) || !s.stage(stKRope, iter, l, ops[stKRope], k) ||
 		!s.stage(stV, iter, l, ops[stV], v) {
@@ -145,7 +247,7 @@ func (s *Session) block(iter, l, n int) bool {
 	att := s.att[:n*qDim]
 	t = s.tick()
 	s.attention(att, q, l, n)
-	s.tock(trace.AttentionScore, t, int64(4*n*(s.pos+n)*qDim), int64(8*(s.pos+n)*kvDim))
+	s.attentionBricks(t, n)
 	if !s.stage(stAttnHeads, iter, l, ops[stAttnHeads], att) {
 		return false
 	}
@@ -154,9 +256,7 @@ func (s *Session) block(iter, l, n int) bool {
 	if !s.stage(stAttnOut, iter, l, ops[stAttnOut], ao) {
 		return false
 	}
-	for i := range x {
-		x[i] += ao[i]
-	}
+	s.addRows(x, ao, n)
 	if !s.stage(stAttnResidual, iter, l, ops[stAttnResidual], x) || !s.end(f) {
 		return false
 	}
@@ -164,9 +264,7 @@ func (s *Session) block(iter, l, n int) bool {
 	// FFN norm.
 	f = s.begin(trace.LayerNorm, iter, l, n, dim, x)
 	t = s.tick()
-	for i := range n {
-		rmsNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], w.FFNNorm, p.RMSEps)
-	}
+	s.norm(xb, x, w.FFNNorm, n)
 	s.tock(trace.RmsNorm, t, int64(4*n*dim), int64(4*n*dim))
 	if !s.stage(stFFNNorm, iter, l, ops[stFFNNorm], xb) || !s.end(f) {
 		return false
@@ -175,18 +273,26 @@ func (s *Session) block(iter, l, n int) bool {
 	// SwiGLU feed-forward.
 	f = s.begin(trace.FFN, iter, l, n, dim, xb)
 	gate, up := s.gate[:n*p.NFF], s.up[:n*p.NFF]
-	s.matmul(trace.GateProjection, gate, w.Gate, w.names.gate, xb, n, iter, l)
-	if !s.stage(stFFNGate, iter, l, ops[stFFNGate], gate) {
-		return false
+	if s.kern {
+		// One launch each, in order: a failure found in the gate stops
+		// the run before the up projection's KERNEL_LAUNCH.
+		s.matmul(trace.GateProjection, gate, w.Gate, w.names.gate, xb, n, iter, l)
+		if !s.stage(stFFNGate, iter, l, ops[stFFNGate], gate) {
+			return false
+		}
+		s.matmul(trace.UpProjection, up, w.Up, w.names.up, xb, n, iter, l)
+	} else {
+		s.matmuls([]tensor.Product{{Dst: gate, W: w.Gate}, {Dst: up, W: w.Up}}, gateUpBricks[:],
+			[]string{w.names.gate, w.names.up}, xb, n, iter, l)
+		if !s.stage(stFFNGate, iter, l, ops[stFFNGate], gate) {
+			return false
+		}
 	}
-	s.matmul(trace.UpProjection, up, w.Up, w.names.up, xb, n, iter, l)
 	if !s.stage(stFFNUp, iter, l, ops[stFFNUp], up) {
 		return false
 	}
 	t = s.tick()
-	for i, g := range gate {
-		gate[i] = silu(g) * up[i]
-	}
+	s.swiGLU(gate, up)
 	s.tock(trace.Activation, t, int64(6*len(gate)), 0)
 	if !s.stage(stFFNAct, iter, l, ops[stFFNAct], gate) {
 		return false
@@ -196,9 +302,7 @@ func (s *Session) block(iter, l, n int) bool {
 	if !s.stage(stFFNOut, iter, l, ops[stFFNOut], ffo) {
 		return false
 	}
-	for i := range x {
-		x[i] += ffo[i]
-	}
+	s.addRows(x, ffo, n)
 	if !s.stage(stLayerOut, iter, l, ops[stLayerOut], x) || !s.end(f) {
 		return false
 	}
@@ -213,8 +317,42 @@ func (s *Session) attention(out, q []float32, l, n int) {
 	s.pool.Parallel(n*s.m.Params.NHead, s.attnRange)
 }
 
+// attentionBricks records the attention of n positions started at t0 (a
+// tick) as three bricks, AttentionScore, AttentionSoftmax and
+// AttentionOutput: the phases interleave on every worker, so the wall time
+// is split in proportion to the time the workers spent in each phase.
+func (s *Session) attentionBricks(t0 int64, n int) {
+	if s.prof == nil {
+		return
+	}
+	wall := time.Now().UnixNano() - t0
+	p := &s.m.Params
+	qDim, kvDim := int64(p.NHead*p.HeadDim), int64(p.NHeadKV*p.HeadDim)
+	// keys visited by the n causal rows, per head: Σ (pos+i+1).
+	keys := int64(n*s.pos + n*(n+1)/2)
+	ctxBytes := 4 * int64(s.pos+n) * kvDim // the layer's K (or V) cache
+	var phase [3]int64
+	var sum int64
+	for i := range phase {
+		phase[i] = s.eng.attNS[i].Swap(0)
+		sum += phase[i]
+	}
+	bricks := [3]trace.Brick{trace.AttentionScore, trace.AttentionSoftmax, trace.AttentionOutput}
+	flops := [3]int64{2 * keys * qDim, 4 * keys * int64(p.NHead), 2 * keys * qDim}
+	bytes := [3]int64{ctxBytes, 4 * keys * int64(p.NHead), ctxBytes}
+	for i, b := range bricks {
+		share := wall / 3
+		if sum > 0 {
+			share = int64(float64(wall) * float64(phase[i]) / float64(sum))
+		}
+		s.prof.Add(b, share, flops[i], bytes[i])
+	}
+}
+
 // attnRange computes the (position, head) pairs start..end-1; each pair is
-// independent, so any split across workers gives identical results.
+// independent, so any split across workers gives identical results. When
+// profiling, it times its three phases (two clock reads per phase and
+// pair, summed per range).
 func (s *Session) attnRangeFn(start, end int) {
 	p := &s.m.Params
 	hd := p.HeadDim
@@ -224,20 +362,45 @@ func (s *Session) attnRangeFn(start, end int) {
 	kc, vc := s.kcache[s.attLayer], s.vcache[s.attLayer]
 	buf := <-s.scoreBufs // one scratch row per concurrent range
 	defer func() { s.scoreBufs <- buf }()
+	timed := s.prof != nil
+	var ns [3]time.Duration
+	var t0 time.Time
+	lap := func(phase int) {
+		t1 := time.Now()
+		ns[phase] += t1.Sub(t0)
+		t0 = t1
+	}
 	for job := start; job < end; job++ {
 		i, h := job/p.NHead, job%p.NHead
 		last := s.pos + i // causal: positions 0..last
 		qh := s.attQ[i*qDim+h*hd : i*qDim+(h+1)*hd]
 		kvOff := (h / group) * hd
 		sc := buf[:last+1]
+		if timed {
+			t0 = time.Now()
+		}
 		for tpos := range sc {
 			sc[tpos] = tensor.Dot(qh, kc[tpos*kvDim+kvOff:tpos*kvDim+kvOff+hd]) * scale
 		}
+		if timed {
+			lap(0)
+		}
 		softmax(sc)
+		if timed {
+			lap(1)
+		}
 		o := s.attOut[i*qDim+h*hd : i*qDim+(h+1)*hd]
 		clear(o)
 		for tpos, a := range sc {
 			tensor.Axpy(a, vc[tpos*kvDim+kvOff:tpos*kvDim+kvOff+hd], o)
+		}
+		if timed {
+			lap(2)
+		}
+	}
+	if timed {
+		for i, d := range ns {
+			s.eng.attNS[i].Add(int64(d))
 		}
 	}
 }

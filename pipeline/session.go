@@ -66,6 +66,7 @@ type Session struct {
 	attLayer, attN                    int
 	attQ, attOut                      []float32
 	attnRange                         func(start, end int)
+	eng                               engine // forward.go: parallel ops and attention timers
 	ctx, pos                          int
 	ctxFull                           bool
 	one                               [1]int
