@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -24,10 +25,16 @@ func newEvalCmd() *cobra.Command {
 		Use:   "eval [-m MODEL] -p PROMPT [-n N] --json",
 		Short: "Print the prompt's logits at every position and the greedy continuation",
 		Long: `eval evaluates the prompt as one batch and generates N tokens greedily.
-With --json it prints one JSON object with the fields of llama.cpp reference
-files: prompt, add_bos, prompt_tokens, n_vocab, prompt_logits
-[position][token] (every prompt position, full vocabulary), greedy_tokens,
-greedy_text. Without -m it evaluates the built-in demo model.`,
+With --json it prints one JSON object with the fields of the llama.cpp
+reference files (*.llamacpp.json): model, prompt, add_bos, n_vocab,
+kv_cache, prompt_tokens, prompt_logits [position][token] (every prompt
+position, full vocabulary), greedy_tokens, greedy_text and
+greedy_logits_top5 [step][rank] = [token, logit] after feeding
+greedy_tokens[step]. BOS is added as the model's tokenizer asks. Without
+-m it evaluates the built-in demo model.`,
+		Example: `  infertrace eval -m stories260K.gguf -p "Once upon a time" -n 32 --json > ours.json
+  infertrace eval -m ./Qwen2.5-0.5B-Instruct/ -p "<|im_start|>user" -n 8
+  infertrace eval -p "Once upon a time" -n 4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			defer resetFlags(cmd)
@@ -54,6 +61,10 @@ greedy_text. Without -m it evaluates the built-in demo model.`,
 			if err != nil {
 				return err
 			}
+			r.Model = fixtures.DemoName
+			if model != "" {
+				r.Model = filepath.Base(filepath.Clean(model))
+			}
 			out := cmd.OutOrStdout()
 			if !asJSON {
 				last := r.PromptLogits[len(r.PromptLogits)-1]
@@ -79,6 +90,17 @@ greedy_text. Without -m it evaluates the built-in demo model.`,
 	fl.IntVarP(&threads, "threads", "t", 0, "matmul worker threads (0: GOMAXPROCS)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object (llama.cpp reference field names)")
 	fl.BoolVar(&noParseSpecial, "no-parse-special", false, "treat special-token text in the prompt as plain text")
+	// --help and flag errors skip RunE: reset the flags there too, since
+	// Root keeps them from one Execute to the next in one process.
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		help(c, args)
+		resetFlags(c)
+	})
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		resetFlags(c)
+		return BadInput(fmt.Errorf("%s: %w", c.CommandPath(), err))
+	})
 	return cmd
 }
 

@@ -69,6 +69,11 @@ Without -m it uses the built-in demo model.`,
 	fl.BoolVar(&ids, "ids", false, "print only a JSON array of the ids")
 	fl.BoolVar(&noBOS, "no-bos", false, "do not add the BOS (or EOS) token the model asks for")
 	fl.BoolVar(&noSpecial, "no-parse-special", false, "treat special-token text as plain text")
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		help(c, args)
+		resetTokenizeFlags(c) // --help skips RunE
+	})
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		resetTokenizeFlags(c)
 		return BadInput(fmt.Errorf("%s: %w", c.CommandPath(), err))

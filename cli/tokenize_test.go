@@ -79,3 +79,18 @@ func TestTokenizeCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenizeHelp: the help shows the flags and examples, and does not
+// leave --help set for the next Execute in the same process.
+func TestTokenizeHelp(t *testing.T) {
+	code, out, _ := runCLI(t, "tokenize", "--help")
+	for _, want := range []string{"Examples:", "--ids", "--no-bos", "--no-parse-special", "-f, --file", "-p, --prompt", "-m, --model"} {
+		if code != ExitOK || !strings.Contains(out, want) {
+			t.Errorf("help lacks %q (exit %d)", want, code)
+		}
+	}
+	code, out, errs := runCLI(t, "tokenize", "-p", "Once upon a time", "--ids")
+	if code != ExitOK || !strings.HasPrefix(out, "[1, ") {
+		t.Errorf("tokenize after --help: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
