@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/infertrace/infertrace/internal/refdata"
+	"github.com/infertrace/infertrace/trace"
 )
 
 // tmuxSession runs one command in a detached tmux session on a private
@@ -47,13 +48,18 @@ func (s *tmuxSession) tmux(args ...string) string {
 
 func (s *tmuxSession) screen() string { return s.tmux("capture-pane", "-p", "-t", "main") }
 
-// waitFor polls the screen until it contains want.
+// waitFor polls the screen until it contains want. An event id ("#4 ")
+// also matches in the status bar's short form ("#4│").
 func (s *tmuxSession) waitFor(want string, timeout time.Duration) string {
 	s.t.Helper()
 	deadline := time.Now().Add(timeout)
+	alt := want
+	if strings.HasPrefix(want, "#") {
+		alt = strings.TrimSuffix(want, " ") + "│"
+	}
 	for {
 		scr := s.screen()
-		if strings.Contains(scr, want) {
+		if strings.Contains(scr, want) || strings.Contains(scr, alt) {
 			return scr
 		}
 		if time.Now().After(deadline) {
@@ -147,6 +153,8 @@ func TestTUIWithoutTerminal(t *testing.T) {
 		{[]string{"replay", tr}, 2, "--print"},
 		{nil, 2, "run --trace"},
 		{[]string{"debug", "-m", model}, 2, "run --trace"},
+		{[]string{"run", "-m", model, "--tui"}, 2, "run --trace"},
+		{[]string{"run", "--tui", "--trace-output", filepath.Join(dir, "never.json")}, 2, "run --trace"},
 		{[]string{"replay", "--print", tr}, 0, "ExecutionSucceeded"},
 		{[]string{"replay", "--print", notTrace}, 2, "notes.txt"},
 		{[]string{"replay", notTrace}, 2, "notes.txt"},
@@ -179,5 +187,69 @@ func TestTUIWithoutTerminal(t *testing.T) {
 				t.Errorf("output lacks %q: %q", tc.want, out)
 			}
 		})
+	}
+}
+
+// TestTUIRestartTraceOutput restarts a debugged run (r) with
+// --trace-output: the file must validate and hold only the latest run,
+// here stepped to its end with c (ids from 1, one ExecutionStarted).
+func TestTUIRestartTraceOutput(t *testing.T) {
+	model := refdata.Path(t, "stories260K", "stories260K.gguf")
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	tr := filepath.Join(dir, "restart.json")
+	s := newTmux(t, dir, 100, 30, fmt.Sprintf("%q run -m %q -n 4 --temp 0 --tui --trace-output %q", bin, model, tr))
+	s.waitFor("#1 ", 15*time.Second)
+	for _, id := range []string{"#2 ", "#3 ", "#4 ", "#5 "} {
+		s.send("s")
+		s.waitFor(id, 5*time.Second)
+	}
+	s.send("r")
+	s.waitFor("restarted", 5*time.Second)
+	s.send("c")
+	s.waitFor("end of run", 10*time.Second)
+	s.send("q")
+	if scr := s.waitFor("EXIT=", 5*time.Second); !strings.Contains(scr, "EXIT=0") {
+		t.Fatalf("q did not exit 0:\n%s", scr)
+	}
+	out, err := exec.Command(bin, "validate", tr).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("OK")) || !bytes.Contains(out, []byte("SUCCEEDED")) {
+		t.Fatalf("validate after a restart: %v\n%s", err, out)
+	}
+	_, evs, _, err := trace.ReadAll(mustOpen(t, tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := 0
+	for _, ev := range evs {
+		if ev.Type == trace.ExecutionStarted {
+			starts++
+		}
+	}
+	if starts != 1 || evs[len(evs)-1].Type != trace.ExecutionSucceeded {
+		t.Errorf("file holds %d runs, ends with %s", starts, evs[len(evs)-1].Type)
+	}
+}
+
+// TestTUIDemoCtrlC opens the default command (no arguments: the demo
+// model), steps, and leaves with Ctrl-C: exit 0, main screen restored.
+func TestTUIDemoCtrlC(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	s := newTmux(t, dir, 80, 24, fmt.Sprintf("%q", bin))
+	s.waitFor("LIVE", 15*time.Second)
+	s.waitFor("#1 ", 5*time.Second)
+	s.send("s")
+	s.waitFor("TOKENIZE", 5*time.Second)
+	s.send("C-c")
+	scr := s.waitFor("EXIT=", 5*time.Second)
+	if !strings.Contains(scr, "EXIT=0") {
+		t.Errorf("Ctrl-C did not exit 0:\n%s", scr)
+	}
+	if alt := strings.TrimSpace(s.tmux("display-message", "-p", "-t", "main", "#{alternate_on}")); alt != "0" {
+		t.Errorf("terminal still on the alternate screen after Ctrl-C (alternate_on=%s)", alt)
+	}
+	if strings.Contains(scr, "Timeline") {
+		t.Errorf("TUI left on the screen after Ctrl-C:\n%s", scr)
 	}
 }

@@ -45,16 +45,34 @@ func (r fakeRun) events() []trace.Event {
 		ev.Time = t0.Add(time.Duration(ev.ID) * time.Millisecond)
 		evs = append(evs, ev)
 	}
+	// As the engine: an Entered event carries its input (the previous
+	// output's stats; TOKENIZE its text, EMBED the token ids), an Exited
+	// one its output as stats beside the named tensors.
+	var prevOut, lastOut *stats.Summary
+	entered := func(st trace.State, it, layer int) *trace.Payload {
+		in := &trace.Payload{Iteration: it, Layer: layer, Stats: prevOut}
+		switch st {
+		case trace.Tokenize, trace.Sample, trace.Decode:
+			in.Stats = nil
+		case trace.Embed:
+			in.Stats, in.TokenIDs = nil, []int{1, 2, 3, 4, 5}
+		}
+		return in
+	}
 	state := func(st trace.State, it, layer int, out *trace.Payload) {
-		emit(trace.Event{Type: trace.TaskStateEntered, State: st, Payload: &trace.Payload{Iteration: it, Layer: layer}})
+		emit(trace.Event{Type: trace.TaskStateEntered, State: st, Payload: entered(st, it, layer)})
 		out.Iteration, out.Layer = it, layer
 		out.DurationUS = 125
+		if len(out.Tensors) > 0 {
+			out.Stats, prevOut = lastOut, lastOut
+		}
 		emit(trace.Event{Type: trace.TaskStateExited, State: st, Payload: out})
 	}
 	tens := func(seed float64, names ...string) map[string]stats.Summary {
 		m := map[string]stats.Summary{}
 		for i, n := range names {
-			m[n] = sum(seed+float64(i), 64)
+			s := sum(seed+float64(i), 64)
+			m[n], lastOut = s, &s
 		}
 		return m
 	}
@@ -73,7 +91,7 @@ func (r fakeRun) events() []trace.Event {
 			Values: map[string][]float32{"embed": {-1, -0.5, 0, 0.25, 0.5, 0.5, 1, 2}}})
 		for l := 0; l < r.nLayer; l++ {
 			seed := float64(it*10 + l)
-			emit(trace.Event{Type: trace.TaskStateEntered, State: trace.TransformerBlock, Payload: &trace.Payload{Iteration: it, Layer: l}})
+			emit(trace.Event{Type: trace.TaskStateEntered, State: trace.TransformerBlock, Payload: entered(trace.TransformerBlock, it, l)})
 			state(trace.LayerNorm, it, l, &trace.Payload{Tensors: tens(seed, "attn_norm")})
 			state(trace.Attention, it, l, &trace.Payload{Tensors: tens(seed, "q_rope", "k_rope", "v", "attn_heads", "attn_out", "attn_residual")})
 			state(trace.LayerNorm, it, l, &trace.Payload{Tensors: tens(seed+1, "ffn_norm")})
@@ -90,15 +108,17 @@ func (r fakeRun) events() []trace.Event {
 				continue
 			}
 			if r.nanAt == [2]int{it, l} {
-				emit(trace.Event{Type: trace.TaskStateEntered, State: trace.FFN, Payload: &trace.Payload{Iteration: it, Layer: l}})
+				emit(trace.Event{Type: trace.TaskStateEntered, State: trace.FFN, Payload: entered(trace.FFN, it, l)})
 				bad := stats.Compute([]float32{float32(math.NaN()), 1, 2})
 				is := trace.NumericalIssue(fmt.Sprintf("blk.%d.ffn_out", l), trace.FFN, l, it, bad)
 				emit(trace.Event{Type: trace.ExecutionFailed, Error: is.Code, Cause: is.Message, Hint: is.Hint})
 				return evs
 			}
 			state(trace.FFN, it, l, &trace.Payload{Tensors: tens(seed+2, "ffn_gate", "ffn_up", "ffn_act", "ffn_out")})
+			lo := tens(seed+3, "layer_out")
+			prevOut = lastOut
 			emit(trace.Event{Type: trace.TaskStateExited, State: trace.TransformerBlock,
-				Payload: &trace.Payload{Iteration: it, Layer: l, Tensors: tens(seed+3, "layer_out")}})
+				Payload: &trace.Payload{Iteration: it, Layer: l, Tensors: lo, Stats: lastOut}})
 		}
 		state(trace.LayerNorm, it, trace.NoLayer, &trace.Payload{Tensors: tens(float64(it), "output_norm")})
 		top := []trace.TokenScore{{ID: 10 + it, Score: 7.5, Piece: piece}, {ID: 3, Score: 6.25, Piece: "▁the"}, {ID: 4, Score: 5.0, Piece: "."}, {ID: 5, Score: 2.5, Piece: "▁and"}}

@@ -118,7 +118,10 @@ func summarize(ev *trace.Event) node {
 			maxAbs = math.Max(maxAbs, s.AbsMax)
 		}
 	}
-	if p.Stats != nil {
+	// An Entered event's stats are its input: the output of the state
+	// before, already counted there (a condition must not fire twice on
+	// one tensor).
+	if p.Stats != nil && ev.Type != trace.TaskStateEntered {
 		look(*p.Stats)
 	}
 	for _, s := range p.Tensors {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -122,6 +123,28 @@ func TestGotoAndStdBreak(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestConditionFiresOncePerTensor: an Entered event carries its input,
+// the output of the state before, which a condition breakpoint already
+// stopped at; `c` must go on to the next tensor, not stop again on it.
+func TestConditionFiresOncePerTensor(t *testing.T) {
+	m, _ := newModel(t, defaultRun(), Options{Breakpoints: []string{"if std>1.5"}})
+	stops := 0
+	for !m.done || m.cursor+1 < m.h.Len() {
+		drive(t, m, keys("c")...)
+		ev := m.cur(t)
+		if ev.Type == trace.ExecutionSucceeded {
+			break
+		}
+		stops++
+		if ev.Type == trace.TaskStateEntered {
+			t.Fatalf("stop %d at %s (event %d): the input was the previous stop's output", stops, where(ev), ev.ID)
+		}
+	}
+	if stops < 2 {
+		t.Errorf("only %d stops; the test needs several", stops)
 	}
 }
 
@@ -370,5 +393,44 @@ func TestPaneKeys(t *testing.T) {
 	drive(t, m, keys("3")...)
 	if v := view(); !strings.Contains(v, "3 Logits") {
 		t.Errorf("3 does not bring the logits back:\n%s", v)
+	}
+}
+
+// TestTensorDetail: at 80 columns the tensor rows leave out min, max and
+// l2; the selected tensor's line spells them out, and j/k move the
+// selection.
+func TestTensorDetail(t *testing.T) {
+	m, _ := newModel(t, defaultRun(), DefaultOptions())
+	drive(t, m, keys("s", "s", "s", "n", "s", "s", "s", "s")...) // blk.0 ATTENTION exit
+	ev := m.cur(t)
+	if where(ev) != "TaskStateExited ATTENTION i0 l0" {
+		t.Fatalf("setup: at %s", where(ev))
+	}
+	detail := func() string {
+		for _, l := range strings.Split(ansi.Strip(m.View()), "\n") {
+			if i := strings.Index(l, "›"); i >= 0 {
+				return l[i:]
+			}
+		}
+		return ""
+	}
+	for k, name := range []string{"q_rope", "k_rope", "v"} {
+		if k > 0 {
+			drive(t, m, keys("2", "j")...)
+		}
+		s := ev.Payload.Tensors[name]
+		want := fmt.Sprintf("› min %s max %s l2 %s · blk.0.%s ·", num(s.Min), num(s.Max), num(s.L2), name)
+		if got := detail(); !strings.HasPrefix(got, want) {
+			t.Errorf("selected %s: detail %q, want prefix %q", name, got, want)
+		}
+	}
+	drive(t, m, keys("k", "k", "k", "k")...)
+	if got := detail(); !strings.Contains(got, "blk.0.q_rope") {
+		t.Errorf("k back to the first tensor: %q", got)
+	}
+	// At 200 columns every statistic has a column: no detail line.
+	drive(t, m, tea.WindowSizeMsg{Width: 200, Height: 50})
+	if got := detail(); got != "" {
+		t.Errorf("detail at 200 columns: %q", got)
 	}
 }

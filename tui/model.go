@@ -286,8 +286,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.message = "restart: " + msg.err.Error()
 			return m, nil
 		}
-		m.message = "restarted"
-		return m, m.startMotion(goalStep)
+		cmd := m.startMotion(goalStep)
+		m.message = "restarted" // a step keeps the message
+		return m, cmd
 	case tea.KeyMsg:
 		return m, m.onKey(msg)
 	}

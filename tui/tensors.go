@@ -64,19 +64,22 @@ type tensorKeys struct {
 	Up, Down, Values key.Binding
 }
 
-// tensorPane shows the current event's tensor summaries.
+// tensorPane shows the current event's tensor summaries, one row each; the
+// selected row's full statistics (those the columns leave out on a narrow
+// terminal) are spelled out on the pane's last line.
 type tensorPane struct {
 	c       *common
 	w, h    int
 	keys    tensorKeys
-	off     int
+	off     int // first body line shown
+	sel     int // selected tensor
 	verbose bool
 }
 
 func newTensorPane(c *common) *tensorPane {
 	return &tensorPane{c: c, keys: tensorKeys{
-		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
-		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
+		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "select up")),
+		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "select down")),
 		Values: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "values")),
 	}}
 }
@@ -94,9 +97,9 @@ func (p *tensorPane) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if km, ok := msg.(tea.KeyMsg); ok {
 		switch {
 		case key.Matches(km, p.keys.Up):
-			p.off = max(0, p.off-1)
+			p.sel = max(0, p.sel-1)
 		case key.Matches(km, p.keys.Down):
-			p.off++
+			p.sel++ // View clamps it to the tensors shown
 		case key.Matches(km, p.keys.Values):
 			p.verbose = !p.verbose
 		}
@@ -123,6 +126,29 @@ type tcol struct {
 	cell func(t namedSummary) string
 }
 
+// eventTensors returns the tensors to show for ev and a note for the
+// title. An Entered event shows its input (the engine records the input
+// tensor's statistics as stats); an Entered event without one (older
+// traces) shows the output of the state that ran before it.
+func (m *Model) eventTensors(i int, ev *trace.Event) ([]namedSummary, string) {
+	p := ev.Payload
+	if ev.Type != trace.TaskStateEntered {
+		return orderedTensors(p), ""
+	}
+	if len(p.Tensors) == 0 && p.Stats != nil {
+		return []namedSummary{{name: "input", stage: "input", s: *p.Stats, values: p.Values["input"]}}, " · input"
+	}
+	if ts := orderedTensors(p); len(ts) > 0 || len(p.TokenIDs) > 0 || p.Text != "" {
+		return ts, ""
+	}
+	if j := m.prevExit(i); j >= 0 {
+		if in, err := m.h.At(j); err == nil && in.Payload != nil {
+			return orderedTensors(in.Payload), fmt.Sprintf(" · input = %s out", in.State)
+		}
+	}
+	return nil, ""
+}
+
 func (p *tensorPane) View() string {
 	m := p.c.m
 	st := p.c.styles
@@ -141,23 +167,19 @@ func (p *tensorPane) View() string {
 				lines = append(lines, wrap("hint: "+ev.Hint, p.w)...)
 			}
 		case ev.Payload != nil:
-			ts = orderedTensors(ev.Payload)
-			title += fmt.Sprintf(" · %s", stateLabel(&m.h.nodes[m.cursor]))
-			if len(ts) == 0 && ev.Type == trace.TaskStateEntered {
-				// An Entered event carries no tensors: show its input, the
-				// output of the state that ran before.
-				if j := m.prevExit(m.cursor); j >= 0 {
-					if in, err := m.h.At(j); err == nil && in.Payload != nil {
-						ts = orderedTensors(in.Payload)
-						title += fmt.Sprintf(" · input = %s out", in.State)
-					}
-				}
-			}
+			var note string
+			ts, note = m.eventTensors(m.cursor, &ev)
+			title += fmt.Sprintf(" · %s", stateLabel(&m.h.nodes[m.cursor])) + note
 			if ev.Payload.DurationUS > 0 {
 				title += fmt.Sprintf(" · %s", fmtUS(ev.Payload.DurationUS))
 			}
 			if len(ev.Payload.Shape) > 0 {
 				title += fmt.Sprintf(" · %v", ev.Payload.Shape)
+			}
+			if ev.Type == trace.TaskStateEntered && len(ev.Payload.TokenIDs) > 0 {
+				lines = append(lines, fit(fmt.Sprintf("input token ids %v", ev.Payload.TokenIDs), p.w))
+			} else if ev.Type == trace.TaskStateEntered && ev.Payload.Text != "" {
+				lines = append(lines, fit(fmt.Sprintf("input text %q", ev.Payload.Text), p.w))
 			}
 		}
 	}
@@ -195,10 +217,12 @@ func (p *tensorPane) View() string {
 		{"zero", 6, func(t namedSummary) string { return fmt.Sprint(t.s.Zero) }},
 	}
 	var cols []tcol
+	shown := map[string]bool{}
 	used := nameW
 	for _, c := range all {
 		if used+c.w <= p.w {
 			cols = append(cols, c)
+			shown[c.head] = true
 			used += c.w
 		}
 	}
@@ -207,13 +231,22 @@ func (p *tensorPane) View() string {
 		head += fmt.Sprintf("%*s", c.w, c.head)
 	}
 	lines = append(lines, st.Dim.Render(head))
+	p.sel = max(0, min(p.sel, len(ts)-1))
+	focused := m.focus == paneTensors
 	var body []string
-	for _, t := range ts {
+	selLine := 0
+	for k, t := range ts {
+		if k == p.sel {
+			selLine = len(body)
+		}
 		row := fmt.Sprintf("%-*s", nameW, t.name)
 		for _, c := range cols {
 			row += fmt.Sprintf("%*s", c.w, c.cell(t))
 		}
-		if !t.s.Finite() {
+		switch {
+		case k == p.sel && focused:
+			row = st.Current.Render(fit(row, p.w))
+		case !t.s.Finite():
 			row = st.Error.Render(fit(row, p.w))
 		}
 		body = append(body, row)
@@ -236,9 +269,44 @@ func (p *tensorPane) View() string {
 			body = append(body, st.Dim.Render("  v: histograms of the recorded values"))
 		}
 	}
+	// The selected tensor's statistics the columns leave out.
+	var detail string
+	if len(cols) < len(all) {
+		t := ts[p.sel]
+		detail = "›"
+		for _, f := range []struct {
+			head string
+			v    string
+		}{{"min", num(t.s.Min)}, {"max", num(t.s.Max)}, {"l2", num(t.s.L2)}, {"zero", fmt.Sprint(t.s.Zero)},
+			{"mean", num(t.s.Mean)}, {"std", num(t.s.Std)}, {"nan/inf", fmt.Sprintf("%d/%d", t.s.NaN, t.s.Inf)}} {
+			if !shown[f.head] {
+				detail += " " + f.head + " " + f.v
+			}
+		}
+		detail += fmt.Sprintf(" · %s · absmax %s n %d", t.name, num(t.s.AbsMax), t.s.N)
+	}
 	room := p.h - len(lines)
+	if room < 4 {
+		detail = "" // a very short pane keeps its rows
+	}
+	if detail != "" {
+		room--
+	}
+	room = max(room, 1)
+	// Keep the selected row in view.
 	p.off = max(0, min(p.off, len(body)-room))
-	lines = append(lines, body[p.off:]...)
+	if selLine < p.off {
+		p.off = selLine
+	} else if selLine >= p.off+room {
+		p.off = selLine - room + 1
+	}
+	lines = append(lines, body[p.off:min(len(body), p.off+room)]...)
+	if detail != "" {
+		for len(lines) < p.h-1 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, st.Label.Render(fit(detail, p.w)))
+	}
 	return box(lines, p.w, p.h)
 }
 

@@ -73,9 +73,15 @@ func (t *timeline) add(i int, n *node) int {
 	isErr := n.isError()
 	if n.typ() != trace.TaskStateEntered && n.typ() != trace.TaskStateExited {
 		parent := int32(-1)
-		if n.typ() == trace.ExecutionFailed && t.curIter >= 0 {
-			// A failure belongs to the iteration it ended.
-			parent = t.curIter
+		if n.typ() == trace.ExecutionFailed {
+			// A failure belongs where the run stopped: in the open block
+			// (so the producing state shows beside it), else the iteration.
+			switch {
+			case t.block >= 0:
+				parent = t.block
+			case t.curIter >= 0:
+				parent = t.curIter
+			}
 		}
 		r := t.newRow(tlRow{kind: rowExec, tc: n.tc, parent: parent, iter: n.iter, layer: trace.NoLayer, first: int32(i)})
 		t.mark(r, i, isErr)

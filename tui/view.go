@@ -176,21 +176,44 @@ func (m *Model) breakListView(w, h int) string {
 	return box(lines, w, h)
 }
 
-// statusView renders the one-line status bar; segments are dropped from
-// the least important end when the terminal is narrow.
+// statusView renders the one-line status bar. When the full form does not
+// fit it switches to short labels, then leaves out fields in a fixed order
+// (model type, tok/s, model name, layer, iteration); the mode, state,
+// event id, breakpoint count, running mark and ERROR flag always show.
 func (m *Model) statusView() string {
 	st := m.c.styles
-	w := m.c.width
+	mode := st.StatusMode.Render(" " + m.info.Mode + " ")
+	flag := ""
+	if m.errorSeen() {
+		flag = st.StatusError.Render(" ERROR ")
+	}
+	avail := max(0, m.c.width-lipgloss.Width(mode)-lipgloss.Width(flag))
+	segs := m.statusSegs()
+	if line := joinSegs(segs, false, 0); lipgloss.Width(line) <= avail {
+		return mode + st.StatusBar.Render(fit(line, avail)) + flag
+	}
+	for drop := 0; drop <= maxDrop; drop++ {
+		if line := joinSegs(segs, true, drop); lipgloss.Width(line) <= avail {
+			return mode + st.StatusBar.Render(fit(line, avail)) + flag
+		}
+	}
+	return mode + st.StatusBar.Render(fit(joinSegs(segs, true, maxDrop), avail)) + flag
+}
+
+// statusSeg is one field of the status bar in its full and short forms;
+// rank > 0 is the order in which it is left out when space runs short.
+type statusSeg struct {
+	long, short string
+	rank        int
+}
+
+const maxDrop = 5
+
+func (m *Model) statusSegs() []statusSeg {
 	var node *node
 	if m.cursor >= 0 {
 		node = &m.h.nodes[m.cursor]
 	}
-	mode := st.StatusMode.Render(" " + m.info.Mode + " ")
-	model := m.info.Model
-	if m.info.Type != "" {
-		model += " " + m.info.Type
-	}
-	segs := []string{model}
 	iter, layer, state, id := "-", "-", "-", "-"
 	if node != nil {
 		iter = fmt.Sprintf("%d", node.iter)
@@ -206,29 +229,51 @@ func (m *Model) statusView() string {
 	if m.info.NLayer > 0 {
 		layer += fmt.Sprintf("/%d", m.info.NLayer)
 	}
-	segs = append(segs, "iter "+iter, "layer "+layer, state, id)
+	typ := m.info.Type
+	shortTyp := strings.TrimSuffix(strings.TrimPrefix(typ, "MOSTLY_"), " (guessed)")
+	segs := []statusSeg{
+		{m.info.Model, m.info.Model, 3},
+		{typ, shortTyp, 1},
+		{"iter " + iter, "i " + iter, 5},
+		{"layer " + layer, "L " + layer, 4},
+		{state, state, 0},
+		{id, id, 0},
+	}
 	if tps := m.tokensPerSecond(); tps > 0 {
-		segs = append(segs, fmt.Sprintf("%.1f tok/s", tps))
+		segs = append(segs, statusSeg{fmt.Sprintf("%.1f tok/s", tps), fmt.Sprintf("%.1f t/s", tps), 2})
 	}
-	segs = append(segs, fmt.Sprintf("● %d", len(m.bps)))
+	segs = append(segs, statusSeg{fmt.Sprintf("● %d", len(m.bps)), fmt.Sprintf("● %d", len(m.bps)), 0})
 	if m.running {
-		segs = append(segs, "running")
+		segs = append(segs, statusSeg{"running", "run", 0})
 	}
-	flag := ""
-	if m.errorSeen() {
-		flag = st.StatusError.Render(" ERROR ")
-	}
-	avail := w - lipgloss.Width(mode) - lipgloss.Width(flag)
-	// Drop from the middle-right (tok/s, breakpoints, model) until it fits.
-	for len(segs) > 1 && lipgloss.Width(" "+strings.Join(segs, " │ ")+" ") > avail {
-		drop := len(segs) - 1
-		if drop > 5 {
-			drop = 5
+	return segs
+}
+
+// joinSegs lays out the fields, leaving out those of rank 1..drop. The
+// model name and type share a field.
+func joinSegs(segs []statusSeg, short bool, drop int) string {
+	var parts []string
+	for i, sg := range segs {
+		if sg.rank > 0 && sg.rank <= drop {
+			continue
 		}
-		segs = append(segs[:drop], segs[drop+1:]...)
+		s := sg.long
+		if short {
+			s = sg.short
+		}
+		if s == "" {
+			continue
+		}
+		if i == 1 && len(parts) > 0 && segs[0].rank > drop { // the type joins the model name
+			parts[len(parts)-1] += " " + s
+			continue
+		}
+		parts = append(parts, s)
 	}
-	mid := st.StatusBar.Render(fit(" "+strings.Join(segs, " │ ")+" ", max(0, avail)))
-	return mode + mid + flag
+	if short {
+		return " " + strings.Join(parts, "│") + " "
+	}
+	return " " + strings.Join(parts, " │ ") + " "
 }
 
 func stateLabel(n *node) string {
