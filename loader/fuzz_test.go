@@ -43,8 +43,13 @@ func checkParsed(t *testing.T, name string, f *File, err error) {
 func FuzzOpenGGUF(f *testing.F) {
 	f.Add(validGGUF().bytes())
 	if root, ok := refdata.Root(); ok {
-		// The small vocab-only files: real headers with big string arrays.
-		paths, _ := filepath.Glob(filepath.Join(root, "vocab", "*.gguf"))
+		// The small vocab-only files (real headers with big string arrays)
+		// and the small real models (llama.cpp's and gguf-py's writers).
+		var paths []string
+		for _, pat := range []string{"vocab/*.gguf", "stories260K/*.gguf", "tiny/*.gguf"} {
+			m, _ := filepath.Glob(filepath.Join(root, pat))
+			paths = append(paths, m...)
+		}
 		for _, p := range paths {
 			if b, err := os.ReadFile(p); err == nil && len(b) < 1<<20 {
 				f.Add(b)
