@@ -49,6 +49,13 @@ type kernelSet struct {
 	// dotF32x4/dotF16x4 calls.
 	dotF32x4n func(w []float32, stride int, x []float32, n, nt int, out []float32, ostride int)
 	dotF16x4n func(w []byte, stride int, x []float32, n, nt int, out []float32, ostride int)
+	// dotQxn[t](w, xq, xqStride, nb, nt, out, ostride): out[c*ostride] =
+	// dotQ[t](w, xq[c*xqStride:], nb) for the nt activation rows c, each
+	// bit-identical to dotQ[t] of the same set: one weight row against
+	// several activations, the weight work (unpacking) shared. Optional and
+	// left nil when a set has none (MatMul then runs its four-row loop,
+	// which shares the activation work instead).
+	dotQxn [BF16 + 1]func(w, xq []byte, xqStride, nb, nt int, out []float32, ostride int)
 	// roundF16(dst, x): dst[i] = x[i] rounded to IEEE half (nearest even)
 	// and widened back, the activation rounding for F16 weights. Optional.
 	roundF16 func(dst, x []float32)

@@ -43,6 +43,9 @@ func dotF32x4x3AVX2(w *float32, stride int, x *float32, xstride int, n int, out 
 func dotF16x4x3AVX2(w *byte, stride int, x *float32, xstride int, n int, out *float32, ostride int)
 
 //go:noescape
+func dotQ4_KQ8_Kx4AVX2(w, y *byte, ystride int, nb int, out *float32, ostride int)
+
+//go:noescape
 func dotQ8_0Q8_0AVX2(w, y *byte, nb int) float32
 
 //go:noescape
@@ -116,6 +119,9 @@ var avx2Kernels = kernelSet{
 	dotQx4: [BF16 + 1]func(w []byte, stride int, xq []byte, nb int, out *[4]float32){
 		Q4_0: blockDot4(dotQ4_0Q8_0x4AVX2, 18, 34),
 		Q8_0: blockDot4(dotQ8_0Q8_0x4AVX2, 34, 34),
+	},
+	dotQxn: [BF16 + 1]func(w, xq []byte, xqStride, nb, nt int, out []float32, ostride int){
+		Q4_K: dotQ4_KQ8_KxnAsm,
 	},
 }
 
@@ -291,5 +297,30 @@ func dotF16x4nAsm(w []byte, stride int, x []float32, n, nt int, out []float32, o
 	}
 	for ; c < nt; c++ {
 		dotF16x4Asm(w, stride, x[c*n:(c+1)*n], (*[4]float32)(out[c*ostride:c*ostride+4]))
+	}
+}
+
+// dotQ4_KQ8_KxnAsm runs the one-row × four-activation Q4_K assembly over
+// the activations in groups of four, the rest with the one-row kernel.
+func dotQ4_KQ8_KxnAsm(w, xq []byte, xqStride, nb, nt int, out []float32, ostride int) {
+	if nt <= 0 {
+		return
+	}
+	const wb, yb = 144, q8KBlockBytes
+	switch {
+	case xqStride < 0 || ostride < 0 || nb < 0:
+		panic("tensor: negative stride or length in a batched dot")
+	case len(w) < nb*wb || len(xq) < (nt-1)*xqStride+nb*yb || len(out) < (nt-1)*ostride+1:
+		panic(fmt.Sprintf("tensor: batched Q4_K dot out of range: %d weight bytes, %d activation bytes (%d rows, stride %d), %d outputs (stride %d), %d blocks",
+			len(w), len(xq), nt, xqStride, len(out), ostride, nb))
+	}
+	c := 0
+	if nb > 0 {
+		for ; c+4 <= nt; c += 4 {
+			dotQ4_KQ8_Kx4AVX2(&w[0], &xq[c*xqStride], xqStride, nb, &out[c*ostride], ostride)
+		}
+	}
+	for ; c < nt; c++ {
+		out[c*ostride] = dotQ4_KQ8_KAVX2(bytep(w), bytep(xq[c*xqStride:]), nb)
 	}
 }

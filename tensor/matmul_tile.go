@@ -2,17 +2,29 @@ package tensor
 
 // tileBatched computes rows [t0, t1) of dst = w · x for batch > 1
 // activation rows (dst[b*w.Rows+r], x[b*w.Cols:]) with the batched
-// four-row kernels of ks (dotF32x4n, dotF16x4n), which reuse each weight
-// vector they load for several activation rows, and reports whether it
-// did: only F32 and F16 weights (x already rounded to F16 for those) have
-// batched kernels; for other types it returns false and the caller runs
-// its per-row loop. Every output is bit-identical to that loop's, since
-// the batched kernels equal the four-row ones, which equal the one-row
-// ones. bufs[worker] is scratch for misaligned F32 rows (see f32Row).
+// kernels of ks, which reuse the weight work for several activation rows,
+// and reports whether it did; where there is no batched kernel it returns
+// false and the caller runs its per-row loop. With xq != nil (quantized
+// activations, xqStride bytes and nb blocks a row) it uses dotQxn[w.Type]
+// if the set has one; otherwise F32 and F16 weights (x already rounded to
+// F16 for those) go through dotF32x4n/dotF16x4n. Every output is
+// bit-identical to the per-row loop's, since the batched kernels equal the
+// four-row or one-row ones. bufs[worker] is scratch for misaligned F32
+// rows (see f32Row).
 //
 // The Pool's row loop calls it once per tile of rows.
-func tileBatched(ks *kernelSet, w Matrix, x []float32, batch int, dst []float32, t0, t1 int, bufs [][]float32, worker int) bool {
+func tileBatched(ks *kernelSet, w Matrix, x []float32, xq []byte, xqStride, nb, batch int, dst []float32, t0, t1 int, bufs [][]float32, worker int) bool {
 	cols, rows := w.Cols, w.Rows
+	if xq != nil {
+		dotn := ks.dotQxn[w.Type]
+		if dotn == nil {
+			return false
+		}
+		for r := t0; r < t1; r++ {
+			dotn(w.Row(r), xq, xqStride, nb, batch, dst[r:], rows)
+		}
+		return true
+	}
 	switch w.Type {
 	case F32:
 		r := t0

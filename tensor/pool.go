@@ -496,8 +496,8 @@ func (p *Pool) opRange(a *mmOp, worker, start, end int) {
 	ks, w, cols, rows := a.ks, a.w, a.w.Cols, a.w.Rows
 	for t0 := start; t0 < end; t0 += a.tileRows {
 		t1 := min(end, t0+a.tileRows)
-		// Batched kernels (matmul_tile.go) for F32/F16 weights: same bits.
-		if a.batch > 1 && tileBatched(ks, w, a.x, a.batch, a.dst, t0, t1, p.rowBuf, worker) {
+		// Batched kernels (matmul_tile.go), where there are: same bits.
+		if a.batch > 1 && tileBatched(ks, w, a.x, a.xq, a.xqStride, a.nb, a.batch, a.dst, t0, t1, p.rowBuf, worker) {
 			continue
 		}
 		for b := 0; b < a.batch; b++ {

@@ -133,3 +133,104 @@ func BenchmarkKernelFloatx4n(b *testing.B) {
 		})
 	}
 }
+
+// TestDotQxnAVX2 requires every output of the batched one-row ×
+// several-activation integer dots to equal the Go one-row dot bit for bit:
+// activation counts that leave 0-3 after the groups of four, packed or
+// spaced activation rows and outputs, misaligned weights and activations,
+// random bytes (any scales, any quants) in both.
+func TestDotQxnAVX2(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, typ := range Types() {
+		dotn := avx2Kernels.dotQxn[typ]
+		if dotn == nil {
+			continue
+		}
+		vi, _ := vecDotType(typ).Info()
+		for _, nb := range []int{0, 1, 2, 3, 5} {
+			for _, nt := range []int{1, 3, 4, 5, 8, 11} {
+				for _, gap := range []int{0, 9} {
+					off := (nb + nt + gap) % 4
+					t.Run(fmt.Sprintf("%v/nb=%d/nt=%d/gap=%d/off=%d", typ, nb, nt, gap, off), func(t *testing.T) {
+						w := randBlocks(r, typ, nb, off)
+						xs := nb*vi.BlockBytes + gap
+						xq := make([]byte, 3-off+nt*xs)[3-off:]
+						for i := range xq {
+							xq[i] = byte(r.Uint32())
+						}
+						for c := range nt { // finite activation scales
+							copy(xq[c*xs:], quantizedActs(r, typ, nb, 0))
+						}
+						ostride := 1 + gap
+						out := make([]float32, (nt-1)*ostride+1)
+						for i := range out {
+							out[i] = float32(math.NaN())
+						}
+						dotn(w, xq, xs, nb, nt, out, ostride)
+						for j, g := range out {
+							if j%ostride != 0 {
+								if !math.IsNaN(float64(g)) {
+									t.Fatalf("output %d between the strided ones was written", j)
+								}
+								continue
+							}
+							c := j / ostride
+							if want := goKernels.dotQ[typ](w, xq[c*xs:], nb); !sameF32(g, want) {
+								t.Fatalf("activation %d: avx2 %v (%#x), go %v (%#x)", c, g, math.Float32bits(g), want, math.Float32bits(want))
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkKernelDotQxn compares, for one 768-value weight row against 64
+// quantized activation rows, the batched integer dot with 64 one-row calls
+// of the same set.
+//
+//	go test -run '^$' -bench 'KernelDotQxn' -count 5 ./tensor/
+func BenchmarkKernelDotQxn(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("no AVX2")
+	}
+	const n, nt = 768, 64
+	r := rand.New(rand.NewPCG(27, 28))
+	x := randF32(r, nt*n)
+	out := make([]float32, nt)
+	for _, typ := range Types() {
+		dotn := avx2Kernels.dotQxn[typ]
+		if dotn == nil {
+			continue
+		}
+		ti, _ := typ.Info()
+		nb := n / ti.BlockSize
+		w := RandomBlocks(typ, nb, r)
+		vt := vecDotType(typ)
+		vi, _ := vt.Info()
+		xs := n / vi.BlockSize * vi.BlockBytes
+		xq := make([]byte, nt*xs)
+		for c := range nt {
+			if err := QuantizeRow(vt, x[c*n:(c+1)*n], xq[c*xs:(c+1)*xs]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		dot := avx2Kernels.dotQ[typ]
+		b.Run(typ.String()+"/loop", func(b *testing.B) {
+			for b.Loop() {
+				for c := range nt {
+					out[c] = dot(w, xq[c*xs:], nb)
+				}
+			}
+			reportFlops(b, 2*n*nt)
+		})
+		b.Run(typ.String()+"/batched", func(b *testing.B) {
+			for b.Loop() {
+				dotn(w, xq, xs, nb, nt, out, 1)
+			}
+			reportFlops(b, 2*n*nt)
+		})
+	}
+}

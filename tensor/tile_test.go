@@ -7,17 +7,23 @@ import (
 	"testing"
 )
 
-// TestMatMulBatchedTiles holds the batched F32/F16 path of MatMul (the
-// four-row × several-activation kernels, used when batch > 1) to per-row
+// TestMatMulBatchedTiles holds the batched paths of MatMul (F32/F16 four
+// rows × several activations, Q4_K one row × several quantized
+// activations; used when batch > 1) to per-row
 // MatMul calls bit for bit, for every compiled kernel set, with row counts
 // that leave a partial group of four, batches that leave 0, 1 or 2
 // activations after the groups of three, odd widths, misaligned F32 data
-// (decoded through scratch) and two threads.
+// (decoded through scratch) and two threads. Other types take the per-row
+// loop; Q4_K stands for the integer batched kernels.
 func TestMatMulBatchedTiles(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	for _, name := range KernelNames() {
-		for _, typ := range []Type{F32, F16} {
-			for _, sh := range []struct{ rows, cols int }{{13, 40}, {9, 77}, {8, 768}} {
+		for _, typ := range []Type{F32, F16, Q4_K} {
+			shapes := []struct{ rows, cols int }{{13, 40}, {9, 77}, {8, 768}}
+			if typ == Q4_K {
+				shapes = []struct{ rows, cols int }{{13, 256}, {6, 768}}
+			}
+			for _, sh := range shapes {
 				for _, batch := range []int{2, 3, 7} {
 					for _, mis := range []int{0, 1} {
 						t.Run(fmt.Sprintf("%s/%v/%dx%d/b%d/mis%d", name, typ, sh.rows, sh.cols, batch, mis), func(t *testing.T) {
@@ -27,9 +33,9 @@ func TestMatMulBatchedTiles(t *testing.T) {
 							}
 							defer UseKernels(prev)
 							ti, _ := typ.Info()
-							rb := sh.cols * ti.BlockBytes
+							rb := sh.cols / ti.BlockSize * ti.BlockBytes
 							data := make([]byte, mis+sh.rows*rb)[mis:]
-							copy(data, RandomBlocks(typ, sh.rows*sh.cols, r))
+							copy(data, RandomBlocks(typ, sh.rows*sh.cols/ti.BlockSize, r))
 							w := Matrix{Type: typ, Rows: sh.rows, Cols: sh.cols, RowBytes: rb, Data: data}
 							x := randVec(r, batch*sh.cols, 1)
 							p := NewPool(2)
