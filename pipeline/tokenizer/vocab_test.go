@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,4 +124,23 @@ func equalIDs(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestVocabVectorsAllCovered: every vocabulary in ../shared/models/vocab
+// with an .inp/.out pair is in vocabNames, except bert-bge (WPM), so a
+// vector set added there cannot go untested.
+func TestVocabVectorsAllCovered(t *testing.T) {
+	inps, err := filepath.Glob(filepath.Join(refdata.Dir(t), "vocab", "ggml-vocab-*.gguf.inp"))
+	if err != nil || len(inps) == 0 {
+		t.Fatalf("no .inp files (%v)", err)
+	}
+	for _, p := range inps {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "ggml-vocab-"), ".gguf.inp")
+		if name != "bert-bge" && !slices.Contains(vocabNames, name) {
+			t.Errorf("%s has test vectors but is not in vocabNames", name)
+		}
+	}
+	if len(inps) != len(vocabNames)+1 {
+		t.Errorf("%d .inp files, %d tested + bert-bge", len(inps), len(vocabNames))
+	}
 }
