@@ -9,12 +9,12 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/infertrace/infertrace/internal/membw"
 	"github.com/infertrace/infertrace/pipeline"
 	"github.com/infertrace/infertrace/tensor"
 	"github.com/infertrace/infertrace/trace"
@@ -64,9 +64,10 @@ from a one-token prompt. Each test runs once to warm up, then r times; the
 table gives the mean tok/s ± the standard deviation. Set -p 0 or -n 0 to
 skip a test.
 
---roofline measures this machine's memory read bandwidth in-process (a
-streaming read of a buffer larger than the caches, with the same number of
-threads) and prints, for generation, the bytes read per token (weights plus
+--roofline measures this machine's memory read bandwidth in-process: the
+same number of threads each read its own share of a 512 MiB buffer, with a
+scalar loop and (on AVX2) 32-byte loads from one or four streams per
+thread; the best of 5 passes of the fastest loop counts. It then prints, for generation, the bytes read per token (weights plus
 KV cache) and the share of that bandwidth achieved.
 
 --compare-llamacpp prints the ratio to llama.cpp's published figures for
@@ -134,9 +135,9 @@ func runBench(out io.Writer, f benchFlags) error {
 	}
 	info := describeModel(m, f.model)
 
-	var bw float64
+	var bw membw.Result
 	if f.roofline {
-		bw = measureBandwidth(f.threads, rooflineBytes)
+		bw = membw.Read(f.threads, rooflineBytes, rooflinePasses)
 	}
 	active := tensor.KernelName()
 	defer func() { _ = tensor.UseKernels(active) }() // restore: it was available
@@ -173,8 +174,8 @@ func runBench(out io.Writer, f benchFlags) error {
 				Test: t.name, TPS: mean, StdDev: sd}
 			if f.roofline && t.gen > 1 {
 				r.BytesPerToken = info.weightBytes + kvBytesPerToken(p, t.gen)
-				r.BandwidthGBs = bw / 1e9
-				r.BandwidthShare = r.BytesPerToken * mean / bw
+				r.BandwidthGBs = bw.BytesPerSec / 1e9
+				r.BandwidthShare = r.BytesPerToken * mean / bw.BytesPerSec
 			}
 			if f.compare && info.is110m {
 				if ref, ok := llamaCpp110m[info.typ]; ok {
@@ -336,7 +337,7 @@ var llamaCpp110m = map[string]struct{ pp, tg float64 }{
 	"Q4_0": {678, 252},
 }
 
-func printBench(out io.Writer, info modelInfo, rs []BenchResult, f benchFlags, bw float64) {
+func printBench(out io.Writer, info modelInfo, rs []BenchResult, f benchFlags, bw membw.Result) {
 	tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	head := "model\ttype\tsize\tkernels\tthreads\ttest\tt/s\t"
 	if f.roofline {
@@ -367,8 +368,14 @@ func printBench(out io.Writer, info modelInfo, rs []BenchResult, f benchFlags, b
 	}
 	tw.Flush()
 	if f.roofline {
-		fmt.Fprintf(out, "memory read bandwidth (%d threads, %d MiB streamed): %.1f GB/s\n",
-			f.threads, rooflineBytes>>20, bw/1e9)
+		fmt.Fprintf(out, "memory read bandwidth (%d threads, %d MiB, best of %d passes per loop): %.1f GB/s (%s",
+			bw.Threads, bw.Bytes>>20, bw.Passes, bw.BytesPerSec/1e9, bw.Method)
+		for _, e := range bw.Each {
+			if e.Method != bw.Method {
+				fmt.Fprintf(out, "; %s %.1f", e.Method, e.BytesPerSec/1e9)
+			}
+		}
+		fmt.Fprintln(out, ")")
 	}
 	if f.compare && !info.is110m {
 		fmt.Fprintln(out, "--compare-llamacpp: the model is not the 110m preset shape; no reference figures")
@@ -378,47 +385,6 @@ func printBench(out io.Writer, info modelInfo, rs []BenchResult, f benchFlags, b
 // rooflineBytes is the buffer --roofline streams; far larger than any L3.
 var rooflineBytes = 512 << 20
 
-// measureBandwidth returns the best of three timed passes of threads
-// goroutines each summing its share of a bytes-long buffer, in bytes/s.
-func measureBandwidth(threads, bytes int) float64 {
-	buf := make([]uint64, bytes/8)
-	for i := range buf { // fault every page in before timing
-		buf[i] = uint64(i)
-	}
-	chunk := (len(buf) + threads - 1) / threads
-	sums := make([]uint64, threads*8) // padded: one cache line per thread
-	best := time.Duration(math.MaxInt64)
-	for range 3 {
-		var wg sync.WaitGroup
-		t0 := time.Now()
-		for t := range threads {
-			lo, hi := min(len(buf), t*chunk), min(len(buf), (t+1)*chunk)
-			wg.Add(1)
-			go func(part []uint64, dst *uint64) {
-				defer wg.Done()
-				*dst = sumWords(part)
-			}(buf[lo:hi], &sums[t*8])
-		}
-		wg.Wait()
-		best = min(best, time.Since(t0))
-	}
-	runtime.KeepAlive(sums)
-	return float64(len(buf)*8) / best.Seconds()
-}
-
-// sumWords reads every word of x with four independent sums, so the loop
-// is limited by memory, not by the add latency.
-func sumWords(x []uint64) uint64 {
-	var s0, s1, s2, s3 uint64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i]
-		s1 += x[i+1]
-		s2 += x[i+2]
-		s3 += x[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i]
-	}
-	return s0 + s1 + s2 + s3
-}
+// rooflinePasses is how many timed passes each read loop gets; the best
+// one counts (the machine is shared: a slower pass was disturbed).
+const rooflinePasses = 5

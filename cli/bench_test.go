@@ -157,19 +157,23 @@ func TestBenchBadInput(t *testing.T) {
 	}
 }
 
-func TestSumWordsAndBandwidth(t *testing.T) {
-	for _, n := range []int{0, 1, 3, 4, 5, 1023} {
-		x := make([]uint64, n)
-		var want uint64
-		for i := range x {
-			x[i] = uint64(i*i) + 7
-			want += x[i]
-		}
-		if got := sumWords(x); got != want {
-			t.Errorf("sumWords(%d words) = %d, want %d", n, got, want)
-		}
+// TestBenchRooflineTable: the table's roofline columns and the bandwidth
+// line, which names the buffer, the passes and the read loop that won.
+func TestBenchRooflineTable(t *testing.T) {
+	path := demoFile(t)
+	defer func(n int) { rooflineBytes = n }(rooflineBytes)
+	rooflineBytes = 8 << 20
+	var out, errb bytes.Buffer
+	code := Execute([]string{"bench", "-m", path, "-p", "0", "-n", "2", "-t", "2", "-r", "1", "--json=false",
+		"--roofline", "--compare-llamacpp=false", "--kernels", ""}, &out, &errb)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if bw := measureBandwidth(2, 4<<20); !(bw > 1e8) || math.IsInf(bw, 0) {
-		t.Errorf("bandwidth %g B/s is not plausible", bw)
+	s := out.String()
+	for _, want := range []string{"MB/token", "share of BW", "tg2", "%",
+		"memory read bandwidth (2 threads, 8 MiB, best of 5 passes per loop): ", " GB/s (", "scalar"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
 	}
 }

@@ -1,0 +1,5 @@
+//go:build !amd64
+
+package membw
+
+func methods() []method { return []method{{"scalar", sumScalar}} }
