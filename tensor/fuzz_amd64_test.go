@@ -63,6 +63,20 @@ func FuzzDotQ(f *testing.F) {
 				t.Fatalf("%v nb=%d four-row dot, row %d: avx2 %v, go %v", typ, nb, i, g, want)
 			}
 		}
+		// The batched one-row × several-activation dot, where there is
+		// one: five activation rows (a group of four and one more).
+		if dotn := avx2Kernels.dotQxn[typ]; dotn != nil {
+			const nt = 5
+			xs := nb * vti.BlockBytes
+			xn := cycleBytes(append(xdata, wdata...), off+nt*xs)[off:]
+			var outs [nt]float32
+			dotn(w, xn, xs, nb, nt, outs[:], 1)
+			for c, g := range outs {
+				if want := goKernels.dotQ[typ](w, xn[c*xs:], nb); !sameF32(g, want) {
+					t.Fatalf("%v nb=%d batched dot, activation %d: avx2 %v, go %v", typ, nb, c, g, want)
+				}
+			}
+		}
 	})
 }
 
@@ -79,7 +93,8 @@ func boundedFloats(data []byte, n int, scale uint8) []float32 {
 }
 
 // FuzzDotF32 checks the float dots (F32, F16, BF16) against the Go ones
-// within the summation-order bound of dotTol, and axpy/scale bit for bit.
+// within the summation-order bound of dotTol, the four-row and batched
+// kernels against the one-row ones and axpy/scale bit for bit.
 func FuzzDotF32(f *testing.F) {
 	f.Add([]byte{1, 2, 3, 4}, []byte{5, 6, 7}, uint16(33), uint8(0))
 	f.Fuzz(func(t *testing.T, adata, bdata []byte, n16 uint16, scale uint8) {
@@ -124,6 +139,29 @@ func FuzzDotF32(f *testing.F) {
 				}
 				if want := avx2Kernels.dotF16(h4[2*i*n:], b); !sameF32(o16[i], want) {
 					t.Fatalf("dotF16x4 n=%d row %d: %v, one-row %v", n, i, o16[i], want)
+				}
+			}
+		}
+		// The batched four-row kernels (four activation rows: a group of
+		// three and one more) must equal the one-row ones bit for bit.
+		if n > 0 {
+			const nt = 4
+			w4 := boundedFloats(append(bdata, adata...), 4*n, scale)
+			x4 := boundedFloats(append(adata, byte(n)), nt*n, scale>>4)
+			h4 := make([]byte, 8*n)
+			for i, v := range w4 {
+				putFP16(h4[2*i:], v)
+			}
+			o32, o16 := make([]float32, 4*nt), make([]float32, 4*nt)
+			avx2Kernels.dotF32x4n(w4, n, x4, n, nt, o32, 4)
+			avx2Kernels.dotF16x4n(h4, 2*n, x4, n, nt, o16, 4)
+			for j := range o32 {
+				c, i := j/4, j%4
+				if want := avx2Kernels.dotF32(w4[i*n:(i+1)*n], x4[c*n:(c+1)*n]); !sameF32(o32[j], want) {
+					t.Fatalf("dotF32x4n n=%d activation %d row %d: %v, one-row %v", n, c, i, o32[j], want)
+				}
+				if want := avx2Kernels.dotF16(h4[2*i*n:], x4[c*n:(c+1)*n]); !sameF32(o16[j], want) {
+					t.Fatalf("dotF16x4n n=%d activation %d row %d: %v, one-row %v", n, c, i, o16[j], want)
 				}
 			}
 		}
