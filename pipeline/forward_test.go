@@ -53,11 +53,12 @@ func TestStories260KGreedy(t *testing.T) {
 
 // TestThreadsBitIdentical: the logits do not depend on the worker count.
 func TestThreadsBitIdentical(t *testing.T) {
-	for _, tc := range []struct{ dir, file string }{
-		{"stories260K", "stories260K.gguf"},
-		{"tiny", "tiny-llama-q4_k.gguf"},
-		{"tiny", "tiny-llama-q8_0.gguf"},
-	} {
+	cases := []struct{ dir, file string }{{"stories260K", "stories260K.gguf"}, {"stories260K", "stories260K-q4_0-ggufpy.gguf"}}
+	// Every tensor type: each has its own kernels and row split.
+	for _, q := range []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "q4_k_m"} {
+		cases = append(cases, struct{ dir, file string }{"tiny", "tiny-llama-" + q + ".gguf"})
+	}
+	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
 			m := openRef(t, tc.dir, tc.file)
 			prompt := []int{1, 403, 407, 261, 378}
