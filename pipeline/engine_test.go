@@ -143,3 +143,29 @@ func TestBrickProfileBricks(t *testing.T) {
 		})
 	}
 }
+
+// TestFinite: a NaN or an infinity at any position of any length is found
+// (the scan's four sums and its tail), and the largest finite values are
+// not mistaken for one.
+func TestFinite(t *testing.T) {
+	bad := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for n := range 11 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = math.MaxFloat32 * float32(1-2*(i%2))
+		}
+		if !finite(x) {
+			t.Errorf("n=%d: finite values reported non-finite", n)
+		}
+		for pos := range n {
+			for _, v := range bad {
+				old := x[pos]
+				x[pos] = v
+				if finite(x) {
+					t.Errorf("n=%d: %v at %d not found", n, v, pos)
+				}
+				x[pos] = old
+			}
+		}
+	}
+}
