@@ -6,6 +6,7 @@ package stats
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 )
 
 // Summary describes one tensor. The float fields are computed over the
@@ -76,30 +77,32 @@ func Compute(xs []float32) Summary {
 	return s
 }
 
-type summaryJSON struct {
-	N      int      `json:"n"`
-	Min    *float64 `json:"min"`
-	Max    *float64 `json:"max"`
-	Mean   *float64 `json:"mean"`
-	Std    *float64 `json:"std"`
-	L2     *float64 `json:"l2"`
-	AbsMax *float64 `json:"absmax"`
-	NaN    int      `json:"nan"`
-	Inf    int      `json:"inf"`
-	Zero   int      `json:"zero"`
-}
+// MarshalJSON writes the summary with non-finite float fields as null.
+func (s Summary) MarshalJSON() ([]byte, error) { return s.AppendJSON(make([]byte, 0, 160)), nil }
 
-func finitePtr(f float64) *float64 {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil
+// AppendJSON appends the JSON object of s to b (what MarshalJSON writes),
+// without reflection: a traced run writes one per tensor per state.
+func (s Summary) AppendJSON(b []byte) []byte {
+	b = append(b, `{"n":`...)
+	b = strconv.AppendInt(b, int64(s.N), 10)
+	for _, f := range [...]struct {
+		key string
+		v   float64
+	}{{`,"min":`, s.Min}, {`,"max":`, s.Max}, {`,"mean":`, s.Mean}, {`,"std":`, s.Std}, {`,"l2":`, s.L2}, {`,"absmax":`, s.AbsMax}} {
+		b = append(b, f.key...)
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, f.v, 'g', -1, 64)
+		}
 	}
-	return &f
-}
-
-// MarshalJSON writes non-finite float fields as null.
-func (s Summary) MarshalJSON() ([]byte, error) {
-	return json.Marshal(summaryJSON{s.N, finitePtr(s.Min), finitePtr(s.Max), finitePtr(s.Mean),
-		finitePtr(s.Std), finitePtr(s.L2), finitePtr(s.AbsMax), s.NaN, s.Inf, s.Zero})
+	b = append(b, `,"nan":`...)
+	b = strconv.AppendInt(b, int64(s.NaN), 10)
+	b = append(b, `,"inf":`...)
+	b = strconv.AppendInt(b, int64(s.Inf), 10)
+	b = append(b, `,"zero":`...)
+	b = strconv.AppendInt(b, int64(s.Zero), 10)
+	return append(b, '}')
 }
 
 // summaryWire decodes a Summary without pointer fields: the float fields

@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/infertrace/infertrace/stats"
 )
 
 // benchTrace encodes sampleRun's events repeated n times (ids
@@ -75,5 +78,35 @@ func BenchmarkBuildIndex(b *testing.B) {
 			b.Fatalf("%v", err)
 		}
 		ix.Close()
+	}
+}
+
+// blockExit is a TRANSFORMER_BLOCK Exited event as the engine records it:
+// the statistics of its 13 intermediates, the bulk of a full trace.
+func blockExit() Event {
+	p := &Payload{Iteration: 3, Layer: 7, Parent: 0, Shape: []int{1, 768}, DurationUS: 1234.5, Tensors: map[string]stats.Summary{}}
+	xs := make([]float32, 768)
+	for i := range xs {
+		xs[i] = float32(i%97)*0.0123 - 0.5
+	}
+	for _, name := range StageNames {
+		if IsBlockStage(name) {
+			p.Tensors[name] = stats.Compute(xs)
+		}
+	}
+	s := p.Tensors["layer_out"]
+	p.Stats = &s
+	return Event{ID: 10, PreviousID: 9, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Type: TaskStateExited, State: TransformerBlock, Payload: p}
+}
+
+// BenchmarkMarshalBlockExit encodes one block exit (what --trace-output
+// spends per layer and token).
+func BenchmarkMarshalBlockExit(b *testing.B) {
+	ev := blockExit()
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := ev.MarshalJSON(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -64,7 +64,7 @@ type Event struct {
 // Payload is the JSON held (as a string, as in AWS) by `input`/`output`.
 type Payload struct {
 	Iteration  int                      `json:"iteration"`
-	Layer      int                      `json:"layer"` // NoLayer outside blocks
+	Layer      int                      `json:"layer"`  // NoLayer outside blocks
 	Parent     int64                    `json:"parent"` // 0 at top level
 	Shape      []int                    `json:"shape,omitempty"`
 	DurationUS float64                  `json:"duration_us,omitempty"`

@@ -269,7 +269,7 @@ func (jw *JSONWriter) write(ev Event) error {
 		run := jw.header.Run
 		ev.Run = &run
 	}
-	b, err := json.Marshal(ev)
+	b, err := ev.MarshalJSON() // directly: json.Marshal would re-scan the output
 	if err != nil {
 		return fmt.Errorf("trace event %d: %w", ev.ID, err)
 	}
@@ -397,7 +397,7 @@ func (ev Event) MarshalJSON() ([]byte, error) {
 		if ev.Payload == nil {
 			return nil, nil
 		}
-		b, err := json.Marshal(ev.Payload)
+		b, err := ev.Payload.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}

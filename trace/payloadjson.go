@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -80,15 +81,69 @@ type payloadJSON struct {
 
 // MarshalJSON writes the payload; non-finite tensor values become null and
 // other non-finite scalars (a duration, a probability) are written as 0
-// rather than failing the whole event.
+// rather than failing the whole event. The statistics, the bulk of a
+// traced run, are appended by hand after the other members (encoding/json
+// would re-scan each summary's output).
 func (p Payload) MarshalJSON() ([]byte, error) {
+	sum, tensors := p.Stats, p.Tensors
+	p.Stats, p.Tensors = nil, nil
 	b, err := json.Marshal(p.wire())
 	var uve *json.UnsupportedValueError
 	if errors.As(err, &uve) {
 		q := p.sanitized()
-		return json.Marshal(q.wire())
+		b, err = json.Marshal(q.wire())
 	}
-	return b, err
+	if err != nil || (sum == nil && len(tensors) == 0) {
+		return b, err
+	}
+	b = b[:len(b)-1] // reopen the object
+	if sum != nil {
+		b = appendMember(b, "stats")
+		b = sum.AppendJSON(b)
+	}
+	if len(tensors) > 0 {
+		b = appendMember(b, "tensors")
+		keys := make([]string, 0, len(tensors))
+		for k := range tensors {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = tensors[k].AppendJSON(b)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+// appendMember appends `"key":` to an object being written, after a comma
+// unless it is the object's first member.
+func appendMember(b []byte, key string) []byte {
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = appendJSONString(b, key)
+	return append(b, ':')
+}
+
+// appendJSONString appends s as a JSON string: plain printable ASCII as
+// is, anything else through encoding/json's escaping.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (p *Payload) wire() payloadJSON {
