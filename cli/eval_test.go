@@ -2,12 +2,14 @@ package cli
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/infertrace/infertrace/fixtures"
 	"github.com/infertrace/infertrace/internal/refdata"
 )
 
@@ -98,5 +100,60 @@ func TestEvalBadInput(t *testing.T) {
 				t.Errorf("stderr %q: want one line containing %q", errs, c.msg)
 			}
 		})
+	}
+}
+
+// TestEvalSafetensorsDir: -m takes a safetensors directory (tokenizer.json
+// included) and gives what the GGUF written from the same weights gives:
+// the same prompt and greedy tokens, prompt logits within 1e-5; run streams
+// the same greedy text from it.
+func TestEvalSafetensorsDir(t *testing.T) {
+	spec, err := fixtures.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	gguf, st := filepath.Join(dir, "tiny.gguf"), filepath.Join(dir, "tiny-hf")
+	if err := fixtures.WriteGGUFFile(gguf, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixtures.WriteSafetensorsDir(st, spec); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		PromptTokens []int       `json:"prompt_tokens"`
+		PromptLogits [][]float64 `json:"prompt_logits"`
+		GreedyTokens []int       `json:"greedy_tokens"`
+		GreedyText   string      `json:"greedy_text"`
+	}
+	var rs [2]result
+	for i, m := range []string{gguf, st} {
+		code, out, errs := runCLI(t, "eval", "-m", m, "-p", "Once upon a time", "-n", "8", "--json")
+		if code != ExitOK {
+			t.Fatalf("eval -m %s: exit %d: %s", m, code, errs)
+		}
+		if err := json.Unmarshal([]byte(out), &rs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, s := rs[0], rs[1]
+	if len(g.GreedyTokens) != 8 || g.GreedyText == "" {
+		t.Fatalf("greedy %v %q: want 8 tokens of text", g.GreedyTokens, g.GreedyText)
+	}
+	if !slices.Equal(g.PromptTokens, s.PromptTokens) || !slices.Equal(g.GreedyTokens, s.GreedyTokens) || g.GreedyText != s.GreedyText {
+		t.Errorf("gguf %v %v %q\nsafetensors %v %v %q", g.PromptTokens, g.GreedyTokens, g.GreedyText, s.PromptTokens, s.GreedyTokens, s.GreedyText)
+	}
+	d := 0.0
+	for p := range g.PromptLogits {
+		for i := range g.PromptLogits[p] {
+			d = math.Max(d, math.Abs(g.PromptLogits[p][i]-s.PromptLogits[p][i]))
+		}
+	}
+	if d > 1e-5 {
+		t.Errorf("prompt logits differ by %.3g > 1e-5", d)
+	}
+	code, out, errs := runCLI(t, "run", "-m", st, "-p", "Once upon a time", "-n", "8", "--temp", "0")
+	if code != ExitOK || out != "Once upon a time"+s.GreedyText+"\n" || !strings.Contains(errs, "tok/s") {
+		t.Errorf("run -m %s: exit %d, stdout %q (want the prompt and %q), stderr %q", st, code, out, s.GreedyText, errs)
 	}
 }
