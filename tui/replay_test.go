@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,66 @@ func TestIndexingProgress(t *testing.T) {
 	drive(t, m, <-prepared)
 	if m.preparing || where(m.cur(t)) != "ExecutionStarted" {
 		t.Errorf("after indexing: preparing %v, at %s", m.preparing, where(m.cur(t)))
+	}
+}
+
+// TestReplayMemoryBounded replays a large trace to its last event (G)
+// and checks what the debugger holds: a compact summary per event, not
+// the events — the heap grows by a small fraction of the file (a 1 GB
+// trace must not need 1 GB of RAM) — and the indexing pass reported its
+// progress along the way.
+func TestReplayMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes an 8 MB trace")
+	}
+	r := defaultRun()
+	r.gen = make([]string, 200)
+	for i := range r.gen {
+		r.gen[i] = "▁x"
+	}
+	path := filepath.Join(t.TempDir(), "big.json")
+	jw, err := trace.CreateJSONFile(path, trace.Header{Model: trace.ModelInfo{Name: "stories260K", NumLayers: r.nLayer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := r.events()
+	n := len(evs)
+	for _, ev := range evs {
+		if err := jw.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := jw.Close(trace.Summary{Status: trace.StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	evs = nil
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	m, calls := newReplayModelCount(t, path, DefaultOptions())
+	drive(t, m, keys("G")...)
+	if m.h.Len() != n || where(m.cur(t)) != "ExecutionSucceeded" {
+		t.Fatalf("G: %d of %d events, at %s", m.h.Len(), n, where(m.cur(t)))
+	}
+	_ = m.View()
+	grown := int64(heap()) - int64(before)
+	runtime.KeepAlive(m)
+	t.Logf("%d events, %.1f MB file: heap +%.2f MB (%.0f B/event), %d progress reports",
+		n, float64(st.Size())/1e6, float64(grown)/1e6, float64(grown)/float64(n), calls)
+	// ~100 B/event (node, index entry, timeline row, slice slack) against
+	// 680 B/event of file here and ~900 B/event in a real stories260K trace.
+	if grown > st.Size()/4 || grown > 160*int64(n) {
+		t.Errorf("replaying a %d-byte trace of %d events grew the heap by %d bytes (> 1/4 of the file or > 160 B/event)", st.Size(), n, grown)
+	}
+	if want := int(st.Size() / (4 << 20)); calls < want {
+		t.Errorf("%d progress reports for %d bytes, want at least %d (one per 4 MB)", calls, st.Size(), want)
 	}
 }
