@@ -368,3 +368,36 @@ func TestTensorTypesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestGGUFVersion2 reads the same file written as version 2 (same layout
+// as v3 with 64-bit counts; every shared file is v3): identical metadata
+// and tensors.
+func TestGGUFVersion2(t *testing.T) {
+	g3 := validGGUF()
+	g2 := validGGUF()
+	g2.version = 2
+	f3, err := FromBytes("v3.gguf", g3.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, err := FromBytes("v2.gguf", g2.bytes())
+	if err != nil {
+		t.Fatalf("v2: %v", err)
+	}
+	if f2.Version != 2 || f2.DataOffset != f3.DataOffset || !slices.Equal(f2.Meta.Keys(), f3.Meta.Keys()) || len(f2.Tensors) != len(f3.Tensors) {
+		t.Fatalf("v2: version %d, data offset %d (v3 %d), %d keys, %d tensors", f2.Version, f2.DataOffset, f3.DataOffset, f2.Meta.Len(), len(f2.Tensors))
+	}
+	for _, k := range f3.Meta.Keys() {
+		a, _ := f3.Meta.Get(k)
+		b, _ := f2.Meta.Get(k)
+		if a.String() != b.String() {
+			t.Errorf("%s: v2 %s, v3 %s", k, b, a)
+		}
+	}
+	for i, a := range f3.Tensors {
+		b := f2.Tensors[i]
+		if a.Name != b.Name || a.Type != b.Type || !slices.Equal(a.Dims, b.Dims) || !bytes.Equal(a.Data, b.Data) {
+			t.Errorf("tensor %d: v2 %s %s %v, v3 %s %s %v", i, b.Name, b.Type, b.Dims, a.Name, a.Type, a.Dims)
+		}
+	}
+}
