@@ -109,7 +109,7 @@ func stepToNaN(t *testing.T, s *tmuxSession, mode string) {
 func TestTUILiveNaN(t *testing.T) {
 	model := refdata.Path(t, "stories260K", "stories260K.gguf")
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := sharedBinary(t)
 	s := newTmux(t, dir, 100, 30, fmt.Sprintf("%q run -m %q -p 'Once upon a time' --tui --inject nan@blk.3.ffn_out", bin, model))
 	stepToNaN(t, s, "LIVE")
 }
@@ -119,7 +119,7 @@ func TestTUILiveNaN(t *testing.T) {
 func TestTUIReplay(t *testing.T) {
 	model := refdata.Path(t, "stories260K", "stories260K.gguf")
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := sharedBinary(t)
 	tr := filepath.Join(dir, "nan.json")
 	cmd := exec.Command(bin, "run", "-m", model, "-p", "Once upon a time", "--temp", "0", "-n", "8",
 		"--inject", "nan@blk.3.ffn_out", "--trace-output", tr)
@@ -136,7 +136,7 @@ func TestTUIReplay(t *testing.T) {
 func TestTUIWithoutTerminal(t *testing.T) {
 	model := refdata.Path(t, "stories260K", "stories260K.gguf")
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := sharedBinary(t)
 	tr := filepath.Join(dir, "ok.json")
 	if out, err := exec.Command(bin, "run", "-m", model, "--temp", "0", "-n", "4", "--trace-output", tr).CombinedOutput(); err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
@@ -196,7 +196,7 @@ func TestTUIWithoutTerminal(t *testing.T) {
 func TestTUIRestartTraceOutput(t *testing.T) {
 	model := refdata.Path(t, "stories260K", "stories260K.gguf")
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := sharedBinary(t)
 	tr := filepath.Join(dir, "restart.json")
 	s := newTmux(t, dir, 100, 30, fmt.Sprintf("%q run -m %q -n 4 --temp 0 --tui --trace-output %q", bin, model, tr))
 	s.waitFor("#1 ", 15*time.Second)
@@ -235,12 +235,17 @@ func TestTUIRestartTraceOutput(t *testing.T) {
 // model), steps, and leaves with Ctrl-C: exit 0, main screen restored.
 func TestTUIDemoCtrlC(t *testing.T) {
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	s := newTmux(t, dir, 80, 24, fmt.Sprintf("%q", bin))
+	bin := sharedBinary(t)
+	s := newTmux(t, dir, 80, 24, fmt.Sprintf("NO_COLOR=1 %q", bin))
 	s.waitFor("LIVE", 15*time.Second)
 	s.waitFor("#1 ", 5*time.Second)
 	s.send("s")
 	s.waitFor("TOKENIZE", 5*time.Second)
+	// NO_COLOR: styles only (bold, reverse), no foreground or background
+	// colour anywhere on the screen.
+	if sgr := colourSGR(s.tmux("capture-pane", "-p", "-e", "-t", "main")); sgr != "" {
+		t.Errorf("NO_COLOR screen holds colour escape %q", sgr)
+	}
 	s.send("C-c")
 	scr := s.waitFor("EXIT=", 5*time.Second)
 	if !strings.Contains(scr, "EXIT=0") {
@@ -251,5 +256,57 @@ func TestTUIDemoCtrlC(t *testing.T) {
 	}
 	if strings.Contains(scr, "Timeline") {
 		t.Errorf("TUI left on the screen after Ctrl-C:\n%s", scr)
+	}
+}
+
+// colourSGR returns the first SGR escape of s that sets a colour, or "".
+func colourSGR(s string) string {
+	for i := 0; ; {
+		j := strings.Index(s[i:], "\x1b[")
+		if j < 0 {
+			return ""
+		}
+		start := i + j
+		end := strings.IndexByte(s[start:], 'm')
+		if end < 0 {
+			return ""
+		}
+		seq := s[start+2 : start+end]
+		i = start + end
+		if strings.ContainsAny(seq, "?<>=") {
+			continue // not SGR parameters
+		}
+		for _, p := range strings.Split(seq, ";") {
+			var n int
+			if _, err := fmt.Sscan(p, &n); err != nil {
+				continue
+			}
+			if n >= 30 && n <= 49 && n != 39 && n != 49 || n >= 90 && n <= 107 {
+				return s[start : start+end+1]
+			}
+		}
+	}
+}
+
+// TestTUIInterruptContinue: c on a long run (1000 tokens, kernels traced)
+// is interrupted by esc long before the end, and the debugger answers.
+func TestTUIInterruptContinue(t *testing.T) {
+	model := refdata.Path(t, "stories260K", "stories260K.gguf")
+	dir := t.TempDir()
+	bin := sharedBinary(t)
+	s := newTmux(t, dir, 100, 30, fmt.Sprintf("%q run -m %q -n 1000 --tui --trace=all,kernel", bin, model))
+	s.waitFor("#1 ", 15*time.Second)
+	s.send("c")
+	s.waitFor("run", 5*time.Second) // the status bar's running mark
+	time.Sleep(300 * time.Millisecond)
+	s.send("Escape")
+	scr := s.waitFor("interrupted", 5*time.Second)
+	if strings.Contains(scr, "ExecutionSucceeded") || strings.Contains(scr, "end of run") {
+		t.Fatalf("the run ended before esc:\n%s", scr)
+	}
+	s.send("s") // still answering after the interruption
+	s.send("q")
+	if scr := s.waitFor("EXIT=", 5*time.Second); !strings.Contains(scr, "EXIT=0") {
+		t.Errorf("q did not exit 0:\n%s", scr)
 	}
 }
