@@ -300,3 +300,60 @@ func BenchmarkInspect(b *testing.B) {
 		})
 	}
 }
+
+// TestHostileFilesExit2: the four hostile files of issue 2 give a one-line
+// error naming the file and the problem, and exit 2, from every command
+// that opens a model.
+func TestHostileFilesExit2(t *testing.T) {
+	dir := t.TempDir()
+	spec, err := fixtures.Preset("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.gguf")
+	if err := fixtures.WriteGGUFFile(good, spec); err != nil {
+		t.Fatal(err)
+	}
+	valid, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The type id of the first tensor info: after its name (u64 length +
+	// bytes) and its dims (u32 count + two u64).
+	name := "token_embd.weight"
+	at := bytes.Index(valid, append(binary.LittleEndian.AppendUint64(nil, uint64(len(name))), name...))
+	if at < 0 {
+		t.Fatal("no token_embd.weight tensor info")
+	}
+	typeAt := at + 8 + len(name) + 4 + 2*8
+	unknown := bytes.Clone(valid)
+	binary.LittleEndian.PutUint32(unknown[typeAt:], 77)
+	magic := bytes.Clone(valid)
+	copy(magic, "GGML")
+	for _, c := range []struct {
+		name string
+		data []byte
+		msg  string
+	}{
+		{"wrong-magic", magic, `not a GGUF or safetensors file`},
+		{"truncated-header", valid[:20], "(file is 20 bytes)"},
+		{"data-past-eof", valid[:len(valid)-1], "lies past the end of the file"},
+		{"unknown-type", unknown, `"token_embd.weight" has unknown type id 77`},
+	} {
+		p := filepath.Join(dir, c.name+".gguf")
+		if err := os.WriteFile(p, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"inspect", p}, {"inspect", "--json", "--stats", p}, {"eval", "-m", p}, {"tokenize", "-m", p, "-p", "a"}, {"run", "-m", p, "-n", "1"}} {
+			t.Run(c.name+"/"+args[0]+"/"+args[1], func(t *testing.T) {
+				code, out, errs := runCLI(t, args...)
+				if code != ExitInput || out != "" {
+					t.Errorf("%v: exit %d, stdout %q; want exit 2 and no output", args, code, out)
+				}
+				if !strings.HasPrefix(errs, "infertrace: "+p+": ") || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.msg) {
+					t.Errorf("%v: stderr %q, want one line naming the file and containing %q", args, errs, c.msg)
+				}
+			})
+		}
+	}
+}
