@@ -144,6 +144,19 @@ func tensorInfo(t *testing.T, b []byte, name string) int {
 	return i + len(key)
 }
 
+// metaValue returns the byte position of the value type of the metadata
+// key (followed by the value).
+func metaValue(t *testing.T, b []byte, key string) int {
+	t.Helper()
+	k := binary.LittleEndian.AppendUint64(nil, uint64(len(key)))
+	k = append(k, key...)
+	i := bytes.Index(b, k)
+	if i < 0 {
+		t.Fatalf("metadata key %q not found", key)
+	}
+	return i + len(k)
+}
+
 // patched returns a copy of b with f applied.
 func patched(b []byte, f func(c []byte) []byte) []byte { return f(bytes.Clone(b)) }
 
@@ -226,6 +239,9 @@ func TestHostileModelCLI(t *testing.T) {
 		{"unknown type id", patched(demo, func(c []byte) []byte { return put32(c, ffnUp+4+16, 77) }), `tensor "blk.0.ffn_up.weight" has unknown type id 77`, false},
 		{"duplicate tensor name", patched(demo, func(c []byte) []byte { c[ffnUp-len("0.ffn_up.weight")] = '1'; return c }),
 			`duplicate tensor name "blk.1.ffn_up.weight"`, false},
+		{"block_count a billion", patched(demo, func(c []byte) []byte {
+			return put32(c, metaValue(t, c, "llama.block_count")+4, 1e9)
+		}), "missing tensor blk.4.attn_norm.weight", true},
 		{"missing required tensor", patched(demo, func(c []byte) []byte { c[ffnUp-1] = 'x'; return c }), "missing tensor blk.0.ffn_up.weight", true},
 		{"wrong-shape tensor", patched(demo, func(c []byte) []byte {
 			put64(c, ffnGate+4, 192)

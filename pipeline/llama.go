@@ -20,15 +20,19 @@ func bindLlamaLike(p Params, b *Binder, biases bool) (*Weights, error) {
 	w := &Weights{
 		TokenEmbd:  b.Matrix("token_embd.weight", p.NEmbd, p.NVocab),
 		OutputNorm: b.Vector("output_norm.weight", p.NEmbd),
-		Layers:     make([]LayerWeights, p.NLayer),
 	}
+	// Layers are added one at a time, stopping at the first missing or
+	// misshapen tensor: the layer count comes from the file, and a hostile
+	// one (a billion) must not size an allocation before the tensors do.
+	w.Layers = make([]LayerWeights, 0, min(p.NLayer, 256))
 	if b.Has("output.weight") {
 		w.Output, w.OutputName = b.Matrix("output.weight", p.NEmbd, p.NVocab), "output.weight"
 	} else {
 		w.Output, w.OutputName = w.TokenEmbd, "token_embd.weight"
 	}
-	for i := range w.Layers {
+	for i := 0; i < p.NLayer && b.Err() == nil; i++ {
 		pre := "blk." + strconv.Itoa(i) + "."
+		w.Layers = append(w.Layers, LayerWeights{})
 		l := &w.Layers[i]
 		l.names = newLayerNames(pre)
 		l.AttnNorm = b.Vector(pre+"attn_norm.weight", p.NEmbd)

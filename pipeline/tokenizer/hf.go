@@ -169,6 +169,11 @@ func fromHF(data []byte, cfg *hfConfig) (*Tokenizer, error) {
 	if n > maxVocab {
 		return nil, fmt.Errorf("token id %d is implausibly large", n-1)
 	}
+	// The id table is allocated by the largest id: ids far sparser than
+	// any real vocabulary would let a tiny file allocate hundreds of MB.
+	if entries := len(f.Model.Vocab) + len(f.AddedTokens); n > 2*entries+1024 {
+		return nil, fmt.Errorf("token id %d is implausibly large for a vocabulary of %d tokens", n-1, entries)
+	}
 	tokens := make([]string, n)
 	types := make([]int32, n)
 	for s, id := range f.Model.Vocab {
