@@ -43,6 +43,9 @@ func dotF32x4x3AVX2(w *float32, stride int, x *float32, xstride int, n int, out 
 func dotF16x4x3AVX2(w *byte, stride int, x *float32, xstride int, n int, out *float32, ostride int)
 
 //go:noescape
+func dotQ4_KQ8_Kr4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
+
+//go:noescape
 func dotQ4_KQ8_Kx4AVX2(w, y *byte, ystride int, nb int, out *float32, ostride int)
 
 //go:noescape
@@ -119,6 +122,7 @@ var avx2Kernels = kernelSet{
 	dotQx4: [BF16 + 1]func(w []byte, stride int, xq []byte, nb int, out *[4]float32){
 		Q4_0: blockDot4(dotQ4_0Q8_0x4AVX2, 18, 34),
 		Q8_0: blockDot4(dotQ8_0Q8_0x4AVX2, 34, 34),
+		Q4_K: blockDot4(dotQ4_KQ8_Kr4AVX2, 144, q8KBlockBytes),
 	},
 	dotQxn: [BF16 + 1]func(w, xq []byte, xqStride, nb, nt int, out []float32, ostride int){
 		Q4_K: dotQ4_KQ8_KxnAsm,

@@ -225,3 +225,166 @@ q4kx4done:
 	KOUT(3, (DI))
 	VZEROUPPER
 	RET
+
+// Four-row Q4_K·Q8_K dot for generation (one activation, rows at w,
+// w+stride, w+2*stride, w+3*stride): each row runs dotQ4_KQ8_KAVX2's code
+// unchanged (so each result is bit-identical to it), in one call instead
+// of four, and prefetches the same super-block of the row 8 ahead, which
+// hardware prefetching alone did not keep streaming from DRAM (as for the
+// Q4_0/Q8_0 four-row dots in q8_amd64.s).
+
+// R4KPAIR is Q4KPAIR of qk_amd64.s (macros are per file).
+#define R4KPAIR(qsoff, qoff0, qoff1, imm) \
+	VMOVDQU    qsoff(SI), Y8   \
+	VPSHUFB    Y14, Y8, Y8     \
+	VPSRLW     $4, Y8, Y9      \
+	VPAND      Y15, Y8, Y8     \
+	VPAND      Y15, Y9, Y9     \
+	VMOVDQU    qoff0(DI), Y10  \
+	VPSHUFB    Y14, Y10, Y10   \
+	VMOVDQU    qoff1(DI), Y11  \
+	VPSHUFB    Y14, Y11, Y11   \
+	VPMADDUBSW Y10, Y8, Y8     \
+	VPMADDUBSW Y11, Y9, Y9     \
+	VPUNPCKLWD Y9, Y8, Y10     \
+	VPUNPCKHWD Y9, Y8, Y11     \
+	VPSHUFD    $imm, Y13, Y12  \
+	VPMADDWD   Y12, Y10, Y10   \
+	VPMADDWD   Y12, Y11, Y11   \
+	VPADDD     Y10, Y2, Y2     \
+	VPADDD     Y11, Y3, Y3
+
+// R4ADDLANES is ADDLANES of qk_amd64.s.
+#define R4ADDLANES(x) \
+	VADDSS    x, X0, X0    \
+	VMOVSHDUP x, X3        \
+	VADDSS    X3, X0, X0   \
+	VMOVHLPS  x, X3, X3    \
+	VADDSS    X3, X0, X0   \
+	VPSHUFD   $3, x, X3    \
+	VADDSS    X3, X0, X0
+
+// func dotQ4_KQ8_Kr4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
+TEXT ·dotQ4_KQ8_Kr4AVX2(SB), NOSPLIT, $16-40
+	MOVQ         w+0(FP), R12
+	MOVQ         stride+8(FP), R13
+	MOVQ         y+16(FP), R14
+	MOVQ         nb+24(FP), R15
+	MOVQ         out+32(FP), AX
+	MOVQ         AX, 0(SP)             // next output
+	MOVQ         $4, 8(SP)             // rows left
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	VMOVDQU      q4kx4shuf<>(SB), Y14
+
+q4kr4row:
+	MOVQ   R12, SI
+	MOVQ   R14, DI
+	MOVQ   R15, CX
+	VXORPS Y0, Y0, Y0                  // sumf
+	VXORPS Y1, Y1, Y1                  // sums[8]
+
+q4kr4block:
+	TESTQ CX, CX
+	JEQ   q4kr4rowdone
+
+	// The same positions of the rows 8 ahead, where MatMul goes two calls
+	// later (144 bytes: three cache lines).
+	PREFETCHT0 (SI)(R13*8)
+	PREFETCHT0 64(SI)(R13*8)
+	PREFETCHT0 128(SI)(R13*8)
+
+	// Unpack the 6-bit scales and mins (ggml's kmask shuffle of utmp).
+	MOVL  4(SI), AX                  // u0
+	MOVL  8(SI), BX                  // u1
+	MOVL  12(SI), DX                 // u2
+	MOVL  DX, R8
+	SHRL  $4, R8
+	ANDL  $0x0f0f0f0f, R8
+	MOVL  BX, R9
+	SHRL  $6, R9
+	ANDL  $0x03030303, R9
+	SHLL  $4, R9
+	ORL   R9, R8                     // mins 4..7
+	MOVL  DX, R9
+	ANDL  $0x0f0f0f0f, R9
+	MOVL  AX, R10
+	SHRL  $6, R10
+	ANDL  $0x03030303, R10
+	SHLL  $4, R10
+	ORL   R10, R9                    // scales 4..7
+	ANDL  $0x3f3f3f3f, BX            // mins 0..3
+	ANDL  $0x3f3f3f3f, AX            // scales 0..3
+	SHLQ  $32, R9
+	ORQ   R9, AX
+	SHLQ  $32, R8
+	ORQ   R8, BX
+
+	VMOVQ     AX, X4
+	VPMOVZXBW X4, X13
+	VPERMQ    $0x44, Y13, Y13       // scale words, in both halves
+
+	// sumi = sum_j bsums[j] * mins[j/2]
+	VMOVQ        BX, X5
+	VPUNPCKLBW   X5, X5, X5
+	VPMOVZXBW    X5, Y5
+	VPMADDWD     260(DI), Y5, Y5
+	VEXTRACTI128 $1, Y5, X6
+	VPADDD       X6, X5, X5
+	VPSHUFD      $0x4e, X5, X6
+	VPADDD       X6, X5, X5
+	VPSHUFD      $0xb1, X5, X6
+	VPADDD       X6, X5, X5
+	VMOVD        X5, R11
+
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	R4KPAIR(16, 4, 36, 0x00)
+	R4KPAIR(48, 68, 100, 0x55)
+	R4KPAIR(80, 132, 164, 0xaa)
+	R4KPAIR(112, 196, 228, 0xff)
+
+	// aux in lane order: fold the two halves of each class accumulator.
+	VEXTRACTI128 $1, Y2, X4
+	VPADDD       X4, X2, X6
+	VEXTRACTI128 $1, Y3, X5
+	VPADDD       X5, X3, X7
+	VINSERTI128  $1, X7, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+
+	// sums += (d*yd) * aux
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X4
+	VCVTPH2PS    X4, X4
+	VMULSS       (DI), X4, X4
+	VBROADCASTSS X4, Y4
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+
+	// sumf -= (dmin*yd) * sumi
+	MOVWLZX    2(SI), AX
+	VMOVD      AX, X4
+	VCVTPH2PS  X4, X4
+	VMULSS     (DI), X4, X4
+	VCVTSI2SSL R11, X5, X5
+	VMULSS     X5, X4, X4
+	VSUBSS     X4, X0, X0
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q4kr4block
+
+q4kr4rowdone:
+	VEXTRACTF128 $1, Y1, X2
+	R4ADDLANES(X1)
+	R4ADDLANES(X2)
+	MOVQ         0(SP), AX
+	VMOVSS       X0, (AX)
+	ADDQ         $4, 0(SP)
+	ADDQ         R13, R12
+	DECQ         8(SP)
+	JNE          q4kr4row
+	VZEROUPPER
+	RET
