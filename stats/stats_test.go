@@ -131,6 +131,23 @@ func TestComputeAndAccumulatorProperty(t *testing.T) {
 	})
 }
 
+// TestComputeFiniteProperty: on finite tensors of any length (the fast
+// path, four accumulators and a scalar tail) Compute agrees with the
+// naive float64 summary.
+func TestComputeFiniteProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		xs := rapid.SliceOfN(rapid.OneOf(rapid.Float32Range(-1e4, 1e4), rapid.Just(float32(0)),
+			rapid.Float32Range(1e3, 1e3+1)), 1, 300).Draw(t, "xs")
+		got, want := Compute(xs), naive(xs)
+		stdOK := near(got.Std, want.Std, 1e-9) || math.Abs(got.Std-want.Std) <= 1e-9*want.AbsMax
+		g, w := got, want
+		g.Std, w.Std = 0, 0
+		if !summaryNear(g, w, 1e-9) || !stdOK {
+			t.Fatalf("Compute = %+v, naive %+v", got, want)
+		}
+	})
+}
+
 func TestSoftmax(t *testing.T) {
 	dst := make([]float32, 4)
 	Softmax(dst[:2], []float32{0, float32(math.Log(3))})
