@@ -83,6 +83,13 @@ func FuzzEncode(f *testing.F) {
 				// broken sequence swallows the bytes of the ▁ after it.
 				continue
 			}
+			if tok.spm && hasSpecialFragment(tok.partition(s, false)) {
+				// User-defined tokens are split out even without
+				// ParseSpecial, and llama.cpp's SPM path prefixes the text
+				// after each with a space (Phi-3: "</s>0" decodes as
+				// "</s> 0"), so the round trip is not the identity there.
+				continue
+			}
 			ids, _ = tok.Encode(s, EncodeOptions{})
 			if got := tok.Decode(ids); got != s {
 				t.Fatalf("%s/%s: Decode(Encode(%q)) = %q", tok.Model(), tok.Pre(), s, got)
@@ -121,4 +128,14 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// hasSpecialFragment reports whether partition split out a token.
+func hasSpecialFragment(frags []fragment) bool {
+	for _, f := range frags {
+		if f.id >= 0 {
+			return true
+		}
+	}
+	return false
 }
