@@ -62,19 +62,11 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	}
 }
 
-// helpKeys merges the global map with the focused pane's bindings for the
-// bubbles help component.
+// helpKeys adapts the global map to the bubbles help component; the
+// focused pane's bindings are listed on a line of their own (footerView).
 type helpKeys struct {
 	global KeyMap
-	pane   []key.Binding
 }
 
-func (h helpKeys) ShortHelp() []key.Binding { return h.global.ShortHelp() }
-
-func (h helpKeys) FullHelp() [][]key.Binding {
-	g := h.global.FullHelp()
-	if len(h.pane) > 0 {
-		g = append(g, h.pane)
-	}
-	return g
-}
+func (h helpKeys) ShortHelp() []key.Binding  { return h.global.ShortHelp() }
+func (h helpKeys) FullHelp() [][]key.Binding { return h.global.FullHelp() }

@@ -363,15 +363,25 @@ func (m *Model) footerView() []string {
 	}
 	out := []string{fit(line, w)}
 	m.help.ShowAll = m.showHelp
-	hk := helpKeys{global: m.c.keys}
-	if m.showHelp {
-		hk.pane = m.panes[m.focus].ShortHelp()
-	}
-	for _, l := range strings.Split(m.help.View(hk), "\n") {
+	for _, l := range strings.Split(m.help.View(helpKeys{global: m.c.keys}), "\n") {
 		out = append(out, fit(l, w))
 	}
 	if m.showHelp {
-		out = append(out, st.Dim.Render(fit(commandHelp, w)))
+		// The focused pane's keys and the : commands, wrapped to the width
+		// rather than cut (at 80 columns they do not fit in the columns).
+		p := m.panes[m.focus]
+		var pk []string
+		for _, b := range p.ShortHelp() {
+			pk = append(pk, b.Help().Key+" "+b.Help().Desc)
+		}
+		if len(pk) > 0 {
+			for _, l := range wrap(fmt.Sprintf("%d %s: %s", m.focus+1, p.Title(), strings.Join(pk, " · ")), w) {
+				out = append(out, st.Dim.Render(fit(l, w)))
+			}
+		}
+		for _, l := range wrap(commandHelp, w) {
+			out = append(out, st.Dim.Render(fit(l, w)))
+		}
 	}
 	return out
 }
