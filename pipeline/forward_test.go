@@ -177,3 +177,51 @@ func TestEvalMatchesLlamaCpp(t *testing.T) {
 		})
 	}
 }
+
+// eogVocab makes one more token end generation.
+type eogVocab struct {
+	Vocab
+	eog int
+}
+
+func (v eogVocab) IsEOG(id int) bool { return id == v.eog || v.Vocab.IsEOG(id) }
+
+// TestStopsAtEOGOrN: generation stops after -n tokens, or at the first
+// end-of-generation token, which is not decoded into the text.
+func TestStopsAtEOGOrN(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	lp, _ := refPaths(t, "stories260K", "", "once-upon-a-time")
+	var ref llamacppRef
+	readJSON(t, lp, &ref)
+	run := func(m *Model, n int) ([]int, []int, string) {
+		var streamed []int
+		s, err := m.NewSession(ref.Prompt, Options{MaxTokens: n, OnToken: func(id int, _ string) { streamed = append(streamed, id) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		s.FlushText()
+		return append([]int(nil), s.Generated()...), streamed, s.Text()
+	}
+	if gen, streamed, _ := run(m, 3); !slices.Equal(gen, ref.GreedyTokens[:3]) || !slices.Equal(streamed, gen) {
+		t.Errorf("-n 3: generated %v, streamed %v, want %v", gen, streamed, ref.GreedyTokens[:3])
+	}
+	const k = 6 // the 7th greedy token becomes EOG
+	stop := ref.GreedyTokens[k]
+	if slices.Contains(ref.GreedyTokens[:k], stop) {
+		t.Fatalf("token %d appears before step %d", stop, k)
+	}
+	em := *m
+	em.Vocab = eogVocab{m.Vocab, stop}
+	gen, streamed, text := run(&em, 32)
+	if !slices.Equal(gen, ref.GreedyTokens[:k+1]) || !slices.Equal(streamed, ref.GreedyTokens[:k]) {
+		t.Errorf("EOG at step %d: generated %v, streamed %v, want %v then stop", k, gen, streamed, ref.GreedyTokens[:k+1])
+	}
+	_, _, full := run(m, k)
+	if text != full {
+		t.Errorf("text with EOG %q, want the text of the tokens before it %q", text, full)
+	}
+}
