@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -160,4 +162,42 @@ func BenchmarkPrefill110M(b *testing.B) {
 		s.Close()
 	}
 	b.ReportMetric(float64(b.N*len(toks))/spent.Seconds(), "tok/s")
+}
+
+// BenchmarkAttention measures one layer's decode attention (12 heads of
+// 64, as the 110m preset) over a KV cache of ctx positions, on the pool.
+func BenchmarkAttention(b *testing.B) {
+	spec := smallSpec("llama")
+	spec.NEmbd, spec.NHead, spec.NHeadKV, spec.NLayer, spec.NFF, spec.NCtx = 768, 12, 12, 1, 256, 1024
+	path := filepath.Join(b.TempDir(), "attn.gguf")
+	if err := fixtures.WriteGGUFFile(path, spec); err != nil {
+		b.Fatal(err)
+	}
+	m, err := Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	for _, ctx := range []int{32, 256, 1024} {
+		b.Run(fmt.Sprintf("ctx=%d", ctx), func(b *testing.B) {
+			s, err := m.NewSession("", Options{Tokens: []int{1}, MaxTokens: ctx, Threads: 2})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range s.kcache[0] {
+				s.kcache[0][i], s.vcache[0][i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			}
+			q := s.q[:768]
+			for i := range q {
+				q[i] = float32(rng.NormFloat64())
+			}
+			s.pos = ctx - 1
+			b.ResetTimer()
+			for range b.N {
+				s.attention(s.att[:768], q, 0, 1)
+			}
+		})
+	}
 }

@@ -379,7 +379,15 @@ func (s *Session) attnRangeFn(start, end int) {
 		if timed {
 			t0 = time.Now()
 		}
-		for tpos := range sc {
+		// Four keys per call share the loads of the query (same bits as
+		// four Dot calls).
+		tpos := 0
+		for ; tpos+4 <= len(sc); tpos += 4 {
+			d4 := (*[4]float32)(sc[tpos : tpos+4])
+			tensor.DotRows4(kc[tpos*kvDim+kvOff:], kvDim, qh, d4)
+			d4[0], d4[1], d4[2], d4[3] = d4[0]*scale, d4[1]*scale, d4[2]*scale, d4[3]*scale
+		}
+		for ; tpos < len(sc); tpos++ {
 			sc[tpos] = tensor.Dot(qh, kc[tpos*kvDim+kvOff:tpos*kvDim+kvOff+hd]) * scale
 		}
 		if timed {
