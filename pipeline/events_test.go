@@ -437,3 +437,65 @@ func TestBrickProfileWallIsTheEngines(t *testing.T) {
 		t.Errorf("holding each event 1 ms (%v in all) raised the profiled wall from %v to %v: it counts the consumer's time", held, free, slow)
 	}
 }
+
+// TestVocabOverflowAtEmbed: a prompt token id past the vocabulary stops
+// the run at EMBED with VocabOverflow naming embed and the id.
+func TestVocabOverflowAtEmbed(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	cfg := trace.Config{Steps: trace.AllSteps}
+	evs, s := collect(t, m, "", Options{Tokens: []int{1, 600}, MaxTokens: 2, Trace: &cfg})
+	validate(t, evs)
+	last := evs[len(evs)-1]
+	if last.Type != trace.ExecutionFailed || last.Error != trace.CodeVocabOverflow || !strings.Contains(last.Cause, "token id 600") ||
+		s.Failure() == nil || s.Failure().Op != "embed" {
+		t.Errorf("last event %s %s %q, failure %+v; want ExecutionFailed VocabOverflow at embed naming id 600", last.Type, last.Error, last.Cause, s.Failure())
+	}
+	if prev := evs[len(evs)-2]; prev.Type != trace.TaskStateEntered || prev.State != trace.Embed {
+		t.Errorf("event before the failure: %s %s, want EMBED entered", prev.Type, prev.State)
+	}
+}
+
+// garbageVocab decodes every token as U+FFFD, as a wrong tokenizer would.
+type garbageVocab struct{ Vocab }
+
+func (v garbageVocab) NewDecoder() Decoder { return garbageDecoder{} }
+
+type garbageDecoder struct{}
+
+func (garbageDecoder) Add(int) string { return "\uFFFD" }
+func (garbageDecoder) Flush() string  { return "" }
+
+// TestGarbageOutputWarning: decoded text of more than 30% U+FFFD ends a
+// run with a GarbageOutput warning in ExecutionSucceeded, counted as a
+// warning, not an error; ordinary text does not.
+func TestGarbageOutputWarning(t *testing.T) {
+	base := loadStories(t, "stories260K.gguf")
+	for _, tc := range []struct {
+		name     string
+		vocab    Vocab
+		warnings int
+	}{{"garbage", garbageVocab{base.Vocab}, 1}, {"stories", base.Vocab, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := *base
+			m.Vocab = tc.vocab
+			cfg := trace.Config{Steps: trace.AllSteps}
+			evs, s := collect(t, &m, "Once upon a time", Options{MaxTokens: 4, Trace: &cfg})
+			validate(t, evs)
+			var tally trace.Tally
+			for _, ev := range evs {
+				tally.Add(ev)
+			}
+			last := evs[len(evs)-1]
+			sum := tally.Summary(0)
+			if last.Type != trace.ExecutionSucceeded || sum.WarningCount != tc.warnings || sum.ErrorCount != 0 || s.Errors() != 0 {
+				t.Fatalf("last %s, %d warnings %d errors; want ExecutionSucceeded with %d warnings", last.Type, sum.WarningCount, sum.ErrorCount, tc.warnings)
+			}
+			if tc.warnings > 0 {
+				is := last.Payload.Issues[0]
+				if is.Code != trace.CodeGarbageOutput || is.Severity != trace.SevWarning || !strings.Contains(is.Message, "4 of 4 characters") {
+					t.Errorf("issue %+v, want a GarbageOutput warning over 4 of 4 characters", is)
+				}
+			}
+		})
+	}
+}

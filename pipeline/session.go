@@ -194,7 +194,7 @@ func (m *Model) NewSession(prompt string, opts Options) (*Session, error) {
 	s.attnRange = s.attnRangeFn
 	s.history = make([]int, 0, s.ctx)
 	s.history = append(s.history, s.prompt...)
-	s.text = make([]byte, 0, 8*opts.MaxTokens)
+	s.text = make([]byte, 0, 8*min(opts.MaxTokens, s.ctx)) // -n may be far beyond the context
 	s.sampler = NewSampler(opts.Sampler, p.NVocab)
 	s.topIdx = make([]int, 0, max(s.cfg.TopK, 1))
 	return s, nil
@@ -641,8 +641,14 @@ func (s *Session) jidoka(is trace.Issue) {
 	s.failure = &is
 }
 
-// failShape stops the run on a structural error (bad token id, shape).
+// failShape stops the run on a structural error (bad token id, shape). A
+// token id outside the vocabulary met at EMBED (a prompt given as ids) is
+// reported at embed, not at sample where trace.VocabOverflow places it.
 func (s *Session) failShape(is trace.Issue, _ int) {
+	if is.Code == trace.CodeVocabOverflow && s.depth > 0 && s.frames[s.depth-1].state == trace.Embed {
+		is.Op = "embed"
+		is.Hint = "a prompt token id is not a row of token_embd.weight: check the ids against the model's vocab_size (inspect)"
+	}
 	s.errCount++
 	s.failure = &is
 }
