@@ -313,3 +313,16 @@ func TestBadUsageCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestHugeTokenCount: -n far beyond any context (1e11 tokens) runs until
+// the context is full, in bounded memory, instead of sizing buffers by -n
+// (it crashed the process out of memory).
+func TestHugeTokenCount(t *testing.T) {
+	r := runBinary(t, "run", "-n", "100000000000", "--temp", "0")
+	if r.code != 0 || !strings.Contains(r.stderr, "the context of 256 tokens is full") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, tail(r.stderr, 2000))
+	}
+	if r.maxRSS > maxHostileRSS {
+		t.Errorf("peak RSS %d MB", r.maxRSS>>20)
+	}
+}
