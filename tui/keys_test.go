@@ -434,3 +434,25 @@ func TestTensorDetail(t *testing.T) {
 		t.Errorf("detail at 200 columns: %q", got)
 	}
 }
+
+// TestTimelineScrollsToFollow: on a run longer than the pane, the
+// timeline keeps the cursor's row on screen wherever the cursor goes.
+func TestTimelineScrollsToFollow(t *testing.T) {
+	r := defaultRun()
+	r.gen = make([]string, 30)
+	for i := range r.gen {
+		r.gen[i] = "▁x"
+	}
+	m, _ := newModel(t, r, DefaultOptions())
+	tl := m.panes[paneTimeline].(*timelinePane)
+	for _, k := range []string{"c", "g", "G", "t", "left", "n", "n"} {
+		drive(t, m, keys(k)...)
+		_ = m.View() // lays the panes out
+		if v := ansi.Strip(tl.View()); !strings.Contains(v, "▶") {
+			t.Fatalf("after %s (at %s) the timeline does not show the cursor:\n%s", k, where(m.cur(t)), v)
+		}
+		if len(tl.visible()) <= tl.h-1 {
+			t.Fatalf("after %s only %d rows: the test needs more than the pane's %d", k, len(tl.visible()), tl.h-1)
+		}
+	}
+}
