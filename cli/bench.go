@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,6 +34,7 @@ type benchFlags struct {
 	roofline   bool
 	compare    bool
 	kernelsCSV string
+	cpuProfile string
 }
 
 // BenchResult is one row of the bench output (one element of --json).
@@ -77,7 +79,10 @@ has that shape.
 --kernels go,avx2 repeats every test with each kernel set, side by side
 (default: the active set; INFERTRACE_KERNELS=go forces the pure-Go one).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd.OutOrStdout(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer resetFlags(cmd)
+			return runBench(cmd.OutOrStdout(), f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.model, "model", "m", "", "model: GGUF file or safetensors directory (required)")
@@ -89,6 +94,18 @@ has that shape.
 	fl.BoolVar(&f.roofline, "roofline", false, "measure memory bandwidth and report generation's share of it")
 	fl.BoolVar(&f.compare, "compare-llamacpp", false, "print the ratio to llama.cpp's figures for the 110m preset")
 	fl.StringVar(&f.kernelsCSV, "kernels", "", "comma list of kernel sets to compare, e.g. go,avx2 (default: the active one)")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the runs to this file (go tool pprof)")
+	// Root keeps flag values from one Execute to the next in one process
+	// (tests): reset them after a run, --help and flag errors.
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		help(c, args)
+		resetFlags(c)
+	})
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		resetFlags(c)
+		return BadInput(fmt.Errorf("%s: %w", c.CommandPath(), err))
+	})
 	return cmd
 }
 
@@ -138,6 +155,17 @@ func runBench(out io.Writer, f benchFlags) error {
 	var bw membw.Result
 	if f.roofline {
 		bw = membw.Read(f.threads, rooflineBytes, rooflinePasses)
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return BadInput(fmt.Errorf("bench: --cpuprofile: %w", err))
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("bench: --cpuprofile %s: %w", f.cpuProfile, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	active := tensor.KernelName()
 	defer func() { _ = tensor.UseKernels(active) }() // restore: it was available

@@ -158,16 +158,21 @@ func TestBenchBadInput(t *testing.T) {
 }
 
 // TestBenchRooflineTable: the table's roofline columns and the bandwidth
-// line, which names the buffer, the passes and the read loop that won.
+// line, which names the buffer, the passes and the read loop that won;
+// --cpuprofile writes a profile.
 func TestBenchRooflineTable(t *testing.T) {
 	path := demoFile(t)
 	defer func(n int) { rooflineBytes = n }(rooflineBytes)
 	rooflineBytes = 8 << 20
 	var out, errb bytes.Buffer
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
 	code := Execute([]string{"bench", "-m", path, "-p", "0", "-n", "2", "-t", "2", "-r", "1", "--json=false",
-		"--roofline", "--compare-llamacpp=false", "--kernels", ""}, &out, &errb)
+		"--roofline", "--compare-llamacpp=false", "--kernels", "", "--cpuprofile", prof}, &out, &errb)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("--cpuprofile %s: %v", prof, err)
 	}
 	s := out.String()
 	for _, want := range []string{"MB/token", "share of BW", "tg2", "%",
@@ -175,5 +180,24 @@ func TestBenchRooflineTable(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// TestBenchFlagsReset: flags of one in-process run (including a profile
+// path) do not leak into the next one.
+func TestBenchFlagsReset(t *testing.T) {
+	path := demoFile(t)
+	gone := filepath.Join(t.TempDir(), "missing-dir", "cpu.prof")
+	var out, errb bytes.Buffer
+	if code := Execute([]string{"bench", "-m", path, "-p", "0", "-n", "1", "-r", "1", "--json", "--cpuprofile", gone}, &out, &errb); code != ExitInput {
+		t.Fatalf("unwritable --cpuprofile: exit %d, want %d", code, ExitInput)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := Execute([]string{"bench", "-m", path, "-p", "2", "-n", "1", "-r", "1"}, &out, &errb); code != ExitOK {
+		t.Fatalf("second run: exit %d: %s", code, errb.String())
+	}
+	if strings.HasPrefix(strings.TrimSpace(out.String()), "[") {
+		t.Errorf("--json of the first run stayed set:\n%s", out.String())
 	}
 }
