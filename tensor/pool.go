@@ -35,6 +35,11 @@ type Pool struct {
 	pending atomic.Int32 // chunks still running on workers (see spinWait)
 	exited  sync.WaitGroup
 	closed  bool
+	// panicked holds the first panic of a chunk in the current run; the
+	// caller re-raises it once every chunk is done (a panic left on a
+	// worker goroutine would kill the process before the engine's recover
+	// could close the trace).
+	panicked atomic.Pointer[chunkPanic]
 
 	ops       []mmOp                       // the launch being run
 	scratch   []opScratch                  // activation encodings, one per product
@@ -81,13 +86,27 @@ func (p *Pool) worker(ch chan job) {
 		if !ok {
 			return
 		}
-		if j.fn != nil {
-			j.fn(j.start, j.end)
-		} else {
-			j.mm(j.worker, j.start, j.end)
-		}
+		p.runJob(j)
 		p.wg.Done()
 		p.pending.Add(-1) // after Done, so that a caller seeing 0 never parks in Wait
+	}
+}
+
+// chunkPanic is a recovered panic value of one chunk.
+type chunkPanic struct{ v any }
+
+// runJob runs one chunk, recording a panic for run to re-raise on the
+// calling goroutine.
+func (p *Pool) runJob(j job) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.panicked.CompareAndSwap(nil, &chunkPanic{r})
+		}
+	}()
+	if j.fn != nil {
+		j.fn(j.start, j.end)
+	} else {
+		j.mm(j.worker, j.start, j.end)
 	}
 }
 
@@ -163,11 +182,7 @@ func (p *Pool) run(n int, fn func(start, end int), mm func(worker, start, end in
 	for c := 1; c < chunks; c++ {
 		p.jobs[c-1] <- job{fn: fn, mm: mm, worker: c, start: c * size, end: min(n, (c+1)*size)}
 	}
-	if fn != nil {
-		fn(0, min(n, size))
-	} else {
-		mm(0, 0, min(n, size))
-	}
+	p.runJob(job{fn: fn, mm: mm, start: 0, end: min(n, size)})
 	// Poll before Wait (see spinWait): the workers are usually running.
 	start := time.Now()
 	for i := 1; p.pending.Load() != 0; i++ {
@@ -179,6 +194,9 @@ func (p *Pool) run(n int, fn func(start, end int), mm func(worker, start, end in
 		}
 	}
 	p.wg.Wait()
+	if cp := p.panicked.Swap(nil); cp != nil {
+		panic(cp.v)
+	}
 	return size, chunks
 }
 
