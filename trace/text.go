@@ -532,7 +532,16 @@ func (ts *TextSink) scoreLine(id int, piece string, logit float64, haveLogit boo
 			p = "-"
 		}
 	}
-	return fmt.Sprintf("id %-6d %-16s logit %-10s prob %s", id, quotePiece(ts.pieceOf(id, piece)), l, p)
+	line := fmt.Sprintf("id %-6d %-16s logit %-10s prob %s", id, quotePiece(ts.pieceOf(id, piece)), l, p)
+	// An unknown column (LM_HEAD prints before SAMPLE's probabilities;
+	// SAMPLE without a traced LM_HEAD has no logits) is left out.
+	switch {
+	case !haveProb:
+		line = strings.TrimRight(strings.TrimSuffix(line, " prob -"), " ")
+	case !haveLogit:
+		line = fmt.Sprintf("id %-6d %-16s prob %s", id, quotePiece(ts.pieceOf(id, piece)), p)
+	}
+	return line
 }
 
 // quotePiece single-quotes a token piece with control characters escaped.
