@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -454,5 +455,41 @@ func TestTimelineScrollsToFollow(t *testing.T) {
 		if len(tl.visible()) <= tl.h-1 {
 			t.Fatalf("after %s only %d rows: the test needs more than the pane's %d", k, len(tl.visible()), tl.h-1)
 		}
+	}
+}
+
+// TestTokensPerSecond: the status bar's speed comes from the brick
+// profiles' engine time (time waiting for the debugger excluded), else
+// from the event times.
+func TestTokensPerSecond(t *testing.T) {
+	m, _ := newModel(t, defaultRun(), DefaultOptions())
+	drive(t, m, keys("t", "t")...) // iteration 2 begins: 2 tokens, profiles to iteration 1
+	// The fake records 2 ms of engine time per iteration: 2 tokens in 4 ms.
+	if got := m.tokensPerSecond(); math.Abs(got-500) > 1e-9 {
+		t.Errorf("with profiles: %.3f tok/s, want 500", got)
+	}
+	if v := ansi.Strip(m.statusView()); !strings.Contains(v, "500.0 t") {
+		t.Errorf("status bar: %q", v)
+	}
+	r := defaultRun()
+	r.profile = false
+	m, _ = newModel(t, r, DefaultOptions())
+	drive(t, m, keys("t", "t")...)
+	if where(m.cur(t)) != "TaskStateEntered EMBED i2 l-1" {
+		t.Fatalf("setup: at %s", where(m.cur(t)))
+	}
+	var start, last trace.Event
+	for i := 0; i <= m.cursor; i++ {
+		ev, _ := m.h.At(i)
+		switch {
+		case ev.Type == trace.ExecutionStarted:
+			start = ev
+		case ev.Type == trace.TaskStateExited && ev.State == trace.Decode:
+			last = ev
+		}
+	}
+	want := 2 / last.Time.Sub(start.Time).Seconds()
+	if got := m.tokensPerSecond(); math.Abs(got-want) > 1e-9 {
+		t.Errorf("without profiles: %.3f tok/s, want %.3f", got, want)
 	}
 }

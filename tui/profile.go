@@ -78,17 +78,17 @@ func (p *profilePane) View() string {
 	lines = append(lines, st.Dim.Render(fit(fmt.Sprintf(" wall %s · measured %s · coverage %.0f%%",
 		fmtNS(prof.WallNS), fmtNS(prof.MeasuredNS), prof.Coverage*100), p.w)))
 	nameW, numW := 17, 26
-	barW := max(4, p.w-nameW-numW-1)
+	barW := max(4, p.w-nameW-numW-2)
 	var body []string
 	for _, c := range prof.Categories {
-		body = append(body, st.BarAlt.Render(fmt.Sprintf(" %-*s%-*s %9s %5.1f%%", nameW-1, fit(c.Name, nameW-1), barW, bar(c.Share, barW), fmtNS(c.TotalNS), c.Share*100)))
+		body = append(body, st.BarAlt.Render(fmt.Sprintf(" %-*s %-*s %9s %5.1f%%", nameW-1, fit(c.Name, nameW-1), barW, bar(c.Share, barW), fmtNS(c.TotalNS), c.Share*100)))
 	}
 	for _, b := range prof.Bricks {
 		share := 0.0
 		if prof.MeasuredNS > 0 {
 			share = float64(b.TotalNS) / float64(prof.MeasuredNS)
 		}
-		body = append(body, st.Bar.Render(fmt.Sprintf(" %-*s%-*s %9s %5.1f%% %5.1fGB/s", nameW-1, fit(b.Name, nameW-1), barW, bar(share, barW), fmtNS(b.TotalNS), share*100, b.GBps)))
+		body = append(body, st.Bar.Render(fmt.Sprintf(" %-*s %-*s %9s %5.1f%% %5.1fGB/s", nameW-1, fit(b.Name, nameW-1), barW, bar(share, barW), fmtNS(b.TotalNS), share*100, b.GBps)))
 	}
 	room := p.h - len(lines)
 	p.off = max(0, min(p.off, len(body)-room))

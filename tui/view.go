@@ -290,9 +290,26 @@ func stateLabel(n *node) string {
 // position reached.
 func (m *Model) errorSeen() bool { return m.h.firstErr >= 0 && m.h.firstErr <= m.seen }
 
-// tokensPerSecond is generated tokens over event time, up to the cursor, so
-// it is reproducible in a replay.
+// tokensPerSecond is the engine's generation speed up to the cursor, the
+// same live and in a replay: tokens over the engine time the brick
+// profiles record (their wall time excludes the time the engine waited for
+// the debugger, so stepping slowly does not lower it); without profiles,
+// tokens over event time.
 func (m *Model) tokensPerSecond() float64 {
+	if at := lastBefore(m.h.profiles, m.cursor); at >= 0 {
+		if ev, err := m.h.At(at); err == nil && ev.Payload != nil && ev.Payload.Profile != nil {
+			p := ev.Payload.Profile
+			wall := p.WallNS
+			if p.Total != nil {
+				wall = p.Total.WallNS
+			} else if ev.Payload.Iteration > 0 {
+				wall = 0 // one iteration's time says nothing of the others
+			}
+			if wall > 0 {
+				return float64(ev.Payload.Iteration+1) / (float64(wall) / 1e9)
+			}
+		}
+	}
 	toks := m.h.text.tokens
 	k := m.h.text.upTo(m.cursor)
 	if k == 0 || m.h.started < 0 {
