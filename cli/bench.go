@@ -206,12 +206,9 @@ func runBench(out io.Writer, f benchFlags) error {
 				r.BandwidthShare = r.BytesPerToken * mean / bw.BytesPerSec
 			}
 			if f.compare && info.is110m {
-				if ref, ok := llamaCpp110m[info.typ]; ok {
-					r.LlamaCppTPS = ref.tg
-					if t.gen == 1 {
-						r.LlamaCppTPS = ref.pp
-					}
-					r.Ratio = mean / r.LlamaCppTPS
+				if ref, ok := llamaCppRef(info.typ, t.name, f.threads); ok {
+					r.LlamaCppTPS = ref
+					r.Ratio = mean / ref
 				}
 			}
 			results = append(results, r)
@@ -365,6 +362,23 @@ var llamaCpp110m = map[string]struct{ pp, tg float64 }{
 	"Q4_0": {678, 252},
 }
 
+// llamaCppRef returns llama.cpp's tok/s for test ("pp64", "tg32") on the
+// 110m preset of type typ, when there is one: only those two tests with 2
+// threads were measured, and another prompt length or thread count is not
+// comparable.
+func llamaCppRef(typ, test string, threads int) (float64, bool) {
+	ref, ok := llamaCpp110m[typ]
+	switch {
+	case !ok || threads != 2:
+		return 0, false
+	case test == "pp64":
+		return ref.pp, true
+	case test == "tg32":
+		return ref.tg, true
+	}
+	return 0, false
+}
+
 func printBench(out io.Writer, info modelInfo, rs []BenchResult, f benchFlags, bw membw.Result) {
 	tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	head := "model\ttype\tsize\tkernels\tthreads\ttest\tt/s\t"
@@ -407,6 +421,8 @@ func printBench(out io.Writer, info modelInfo, rs []BenchResult, f benchFlags, b
 	}
 	if f.compare && !info.is110m {
 		fmt.Fprintln(out, "--compare-llamacpp: the model is not the 110m preset shape; no reference figures")
+	} else if f.compare && (f.threads != 2 || (f.nPrompt != 64 && f.nPrompt != 0) || (f.nGen != 32 && f.nGen != 0)) {
+		fmt.Fprintln(out, "--compare-llamacpp: llama.cpp's figures are pp64 and tg32 with 2 threads; other tests have none")
 	}
 }
 

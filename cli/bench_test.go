@@ -201,3 +201,28 @@ func TestBenchFlagsReset(t *testing.T) {
 		t.Errorf("--json of the first run stayed set:\n%s", out.String())
 	}
 }
+
+// TestLlamaCppRef: a ratio only for the tests llama.cpp was measured on
+// (pp64, tg32, 2 threads) and the types it has figures for.
+func TestLlamaCppRef(t *testing.T) {
+	for _, tc := range []struct {
+		typ, test string
+		threads   int
+		want      float64
+		ok        bool
+	}{
+		{"Q8_0", "pp64", 2, 530, true},
+		{"Q8_0", "tg32", 2, 157, true},
+		{"F32", "tg32", 2, 57, true},
+		{"Q4_0", "pp64", 2, 678, true},
+		{"Q8_0", "pp16", 2, 0, false},
+		{"Q8_0", "tg8", 2, 0, false},
+		{"Q8_0", "tg32", 1, 0, false},
+		{"Q5_1", "tg32", 2, 0, false},
+	} {
+		got, ok := llamaCppRef(tc.typ, tc.test, tc.threads)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("llamaCppRef(%s, %s, %d) = %v, %v; want %v, %v", tc.typ, tc.test, tc.threads, got, ok, tc.want, tc.ok)
+		}
+	}
+}
