@@ -87,6 +87,9 @@ exposes inference as a state machine you can trace, step through and replay.`,
 
 func init() {
 	Root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if !c.HasParent() { // "infertrace: unknown flag", not "infertrace: infertrace: ..."
+			return BadInput(err)
+		}
 		return BadInput(fmt.Errorf("%s: %w", c.CommandPath(), err))
 	})
 }

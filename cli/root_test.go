@@ -41,6 +41,7 @@ func TestExecuteExitCodes(t *testing.T) {
 		{[]string{"test-bug"}, ExitRuntime, bug + "engine panic: boom\n"},
 		{[]string{"test-panic"}, ExitRuntime, bug + "boom\n"},
 		{[]string{"test-ok", "--bogus"}, ExitInput, "infertrace: infertrace test-ok: unknown flag: --bogus\n"},
+		{[]string{"--bogus"}, ExitInput, "infertrace: unknown flag: --bogus\n"},
 		{[]string{"no-such-command"}, ExitInput, `infertrace: unknown command "no-such-command" for "infertrace"` + "\n"},
 	} {
 		t.Setenv("INFERTRACE_DEBUG", "")
