@@ -37,16 +37,20 @@ func Compute(xs []float32) Summary {
 	return computeAny(xs)
 }
 
-// computeFinite is Compute for the usual tensor, every value finite: four
-// independent accumulators and no per-value classification, several times
-// faster than computeAny (a traced decode step summarises every
-// intermediate tensor). It reports false, having computed nothing usable,
-// when xs is empty or holds a NaN or an Inf.
+// computeFinite is Compute for the usual tensor, every value finite, in
+// one pass: four independent accumulators of the values shifted by the
+// first one (so the variance E[(x-K)²] - E[x-K]² keeps its precision
+// unless that value lies many standard deviations from the mean), no
+// per-value classification. A traced decode step summarises every
+// intermediate tensor, on the engine's goroutine. It reports false,
+// having computed nothing usable, when xs is empty or holds a NaN or an
+// Inf.
 func computeFinite(xs []float32) (Summary, bool) {
 	n := len(xs)
 	if n == 0 {
 		return Summary{}, false
 	}
+	k := float64(xs[0])
 	var s0, s1, s2, s3, q0, q1, q2, q3 float64
 	var chk float32 // v-v is 0 for finite v, NaN for NaN and ±Inf
 	lo, hi := xs[0], xs[0]
@@ -85,7 +89,7 @@ func computeFinite(xs []float32) (Summary, bool) {
 		if a == 0 || b == 0 || c == 0 || d == 0 {
 			zero += b2i(a == 0) + b2i(b == 0) + b2i(c == 0) + b2i(d == 0)
 		}
-		fa, fb, fc, fd := float64(a), float64(b), float64(c), float64(d)
+		fa, fb, fc, fd := float64(a)-k, float64(b)-k, float64(c)-k, float64(d)-k
 		s0, s1, s2, s3 = s0+fa, s1+fb, s2+fc, s3+fd
 		q0, q1, q2, q3 = q0+fa*fa, q1+fb*fb, q2+fc*fc, q3+fd*fd
 	}
@@ -99,26 +103,20 @@ func computeFinite(xs []float32) (Summary, bool) {
 			hi = a
 		}
 		zero += b2i(a == 0)
-		fa := float64(a)
+		fa := float64(a) - k
 		s0 += fa
 		q0 += fa * fa
 	}
 	if chk != 0 {
 		return Summary{}, false
 	}
-	mean := (s0 + s1 + s2 + s3) / float64(n)
-	var d0, d1, d2, d3 float64
-	i = 0
-	for ; i+4 <= n; i += 4 {
-		a, b, c, d := float64(xs[i])-mean, float64(xs[i+1])-mean, float64(xs[i+2])-mean, float64(xs[i+3])-mean
-		d0, d1, d2, d3 = d0+a*a, d1+b*b, d2+c*c, d3+d*d
-	}
-	for ; i < n; i++ {
-		a := float64(xs[i]) - mean
-		d0 += a * a
-	}
-	s := Summary{N: n, Zero: zero, Min: float64(lo), Max: float64(hi), Mean: mean,
-		Std: math.Sqrt((d0 + d1 + d2 + d3) / float64(n)), L2: math.Sqrt(q0 + q1 + q2 + q3)}
+	fn := float64(n)
+	sh, sq := s0+s1+s2+s3, q0+q1+q2+q3 // Σ(x-K), Σ(x-K)²
+	mean := k + sh/fn
+	v := max((sq-sh*sh/fn)/fn, 0)
+	// Σx² = Σ(x-K)² + 2KΣ(x-K) + nK².
+	l2 := max(sq+2*k*sh+fn*k*k, 0)
+	s := Summary{N: n, Zero: zero, Min: float64(lo), Max: float64(hi), Mean: mean, Std: math.Sqrt(v), L2: math.Sqrt(l2)}
 	s.AbsMax = math.Max(math.Abs(s.Min), math.Abs(s.Max))
 	return s, true
 }
