@@ -246,6 +246,15 @@ func TestTUIDemoCtrlC(t *testing.T) {
 	if sgr := colourSGR(s.tmux("capture-pane", "-p", "-e", "-t", "main")); sgr != "" {
 		t.Errorf("NO_COLOR screen holds colour escape %q", sgr)
 	}
+	// At 80 columns logits and profile share a slot; a resize to 160×48
+	// lays out three columns with both.
+	if scr := s.screen(); strings.Contains(scr, "4 Profile") {
+		t.Errorf("80×24 shows the profile beside the logits:\n%s", scr)
+	}
+	s.tmux("resize-window", "-t", "main", "-x", "160", "-y", "48")
+	if scr := s.waitFor("4 Profile", 5*time.Second); !strings.Contains(scr, "3 Logits") {
+		t.Errorf("160×48 after a resize lacks the logits pane:\n%s", scr)
+	}
 	s.send("C-c")
 	scr := s.waitFor("EXIT=", 5*time.Second)
 	if !strings.Contains(scr, "EXIT=0") {
