@@ -317,6 +317,9 @@ func (p *Pool) MatMuls(x []float32, batch int, prods []Product, out []Launch) {
 	if len(out) < len(prods) {
 		panic(fmt.Sprintf("tensor.MatMuls: %d launches for %d products", len(out), len(prods)))
 	}
+	if len(prods) == 0 {
+		return
+	}
 	p.ops = p.ops[:0]
 	for i, pr := range prods {
 		if err := checkMatMul(pr.Dst, pr.W, x, batch); err != nil {

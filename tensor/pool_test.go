@@ -467,6 +467,7 @@ func TestMatMulsBadShapesPanic(t *testing.T) {
 			p.MatMuls(x, 1, tc.prods, make([]Launch, tc.out))
 		})
 	}
+	p.MatMuls(x, 1, nil, nil) // nothing to do
 	out := make([]Launch, 2)
 	p.MatMuls(x, 1, []Product{{make([]float32, 8), ok}, {make([]float32, 8), ok}}, out)
 	if out[0].Workers+out[1].Workers < 2 {
