@@ -270,7 +270,7 @@ func checkTile(wlen, stride, wn, xlen, n, nt, olen, ostride int) {
 }
 
 // dotF32x4nAsm runs the 4×3 assembly tile over the activations in groups
-// of three, the last one or two with dotF32x4Asm (the same bits).
+// of three (fewer than three with dotF32x4Asm: the same bits).
 func dotF32x4nAsm(w []float32, stride int, x []float32, n, nt int, out []float32, ostride int) {
 	if nt <= 0 {
 		return
@@ -280,6 +280,14 @@ func dotF32x4nAsm(w []float32, stride int, x []float32, n, nt int, out []float32
 	if n > 0 {
 		for ; c+3 <= nt; c += 3 {
 			dotF32x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+		}
+		if c < nt && nt >= 3 {
+			// The last one or two activations with the two before them:
+			// those outputs are rewritten with the same bits, cheaper than
+			// one-activation calls (a 64-token prompt leaves one).
+			c = nt - 3
+			dotF32x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+			c = nt
 		}
 	}
 	for ; c < nt; c++ {
@@ -297,6 +305,11 @@ func dotF16x4nAsm(w []byte, stride int, x []float32, n, nt int, out []float32, o
 	if n > 0 {
 		for ; c+3 <= nt; c += 3 {
 			dotF16x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+		}
+		if c < nt && nt >= 3 { // as in dotF32x4nAsm
+			c = nt - 3
+			dotF16x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+			c = nt
 		}
 	}
 	for ; c < nt; c++ {
