@@ -25,7 +25,7 @@ var (
 	binErr  string
 )
 
-// sharedBinary builds infertrace once for all tests of this file.
+// sharedBinary builds infertrace once for all tests of the package.
 func sharedBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {

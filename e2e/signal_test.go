@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,27 +18,13 @@ import (
 	"github.com/infertrace/infertrace/trace"
 )
 
-// buildBinary builds infertrace into dir and returns its path.
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	bin := filepath.Join(dir, "infertrace")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestSignalClosesTrace interrupts a long traced run after its first
 // output and checks that the JSON trace is valid and ends with
 // ExecutionAborted, and that the process exits 1.
 func TestSignalClosesTrace(t *testing.T) {
 	model := refdata.Path(t, "stories260K", "stories260K.gguf")
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := sharedBinary(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			out := filepath.Join(dir, sig.String()+".json")
