@@ -499,3 +499,8 @@ func TestGarbageOutputWarning(t *testing.T) {
 		})
 	}
 }
+
+// Every test of the package verifies that a state's input summary reused
+// from the previous stage equals a fresh one (the input was not changed
+// in between).
+func init() { checkInputSummaries = true }

@@ -91,6 +91,11 @@ type Session struct {
 	iterT0    time.Time
 	consumer  time.Duration // time spent in the consumer this iteration (profiling only)
 
+	// The last stage recorded and its summary: the next state's input is
+	// that very tensor, unchanged, so begin need not summarise it again.
+	lastStage []float32
+	lastSum   *stats.Summary
+
 	// Next's pull iterator over Events, started by the first Next.
 	pullNext func() (trace.Event, bool)
 	pullStop func()
@@ -497,8 +502,7 @@ func (s *Session) begin(st trace.State, it, layer, rows, cols int, input []float
 		in.Shape = []int{rows, cols}
 	}
 	if input != nil {
-		sum := stats.Compute(input)
-		in.Stats = &sum
+		in.Stats = s.inputSummary(input)
 	}
 	if !s.emit(trace.Event{Type: trace.TaskStateEntered, State: st, Payload: in}) {
 		return f
@@ -543,8 +547,9 @@ func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
 			in.Apply(x)
 		}
 	}
+	s.lastStage, s.lastSum = nil, nil
 	if s.rec {
-		s.record(st, x)
+		s.lastStage, s.lastSum = x, s.record(st, x)
 	}
 	if !finite(x) {
 		s.numerical(st, op, layer, it, x)
@@ -556,8 +561,9 @@ func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
 // to the innermost open recorded state and to an enclosing recorded
 // TRANSFORMER_BLOCK: each state's tensors map holds every intermediate it
 // computed (a block computes all of its layer's). A state's output stage
-// also becomes its payload's Stats. The summary is computed once.
-func (s *Session) record(st stage, x []float32) {
+// also becomes its payload's Stats. The summary is computed once; it is
+// returned (nil when no state recorded it).
+func (s *Session) record(st stage, x []float32) *stats.Summary {
 	var sum *stats.Summary
 	summary := func() *stats.Summary {
 		if sum == nil {
@@ -590,6 +596,30 @@ func (s *Session) record(st stage, x []float32) {
 			f.payload.Values[stageNames[st]] = append([]float32(nil), x[:min(len(x), verboseValues)]...)
 		}
 	}
+	return sum
+}
+
+// checkInputSummaries makes inputSummary verify every reused summary
+// against a fresh one (set by the package's tests).
+var checkInputSummaries = false
+
+// inputSummary summarises the input of a state being entered. The input is
+// the tensor the previous stage produced (a block's input is the last
+// layer_out, attention's the attn_norm output, ...), which nothing has
+// changed since: its recorded summary is reused rather than computed
+// again, a fifth of a traced step's statistics.
+func (s *Session) inputSummary(input []float32) *stats.Summary {
+	if s.lastSum != nil && len(input) > 0 && len(input) == len(s.lastStage) && &input[0] == &s.lastStage[0] {
+		v := *s.lastSum
+		if checkInputSummaries {
+			if fresh := stats.Compute(input); fmt.Sprint(fresh) != fmt.Sprint(v) {
+				panic(fmt.Sprintf("input of a state changed after its stage was recorded: recorded %+v, now %+v", v, fresh))
+			}
+		}
+		return &v
+	}
+	v := stats.Compute(input)
+	return &v
 }
 
 // isOutput reports whether stage st is the output of state state.
