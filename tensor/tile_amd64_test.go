@@ -219,6 +219,7 @@ func BenchmarkKernelDotQxn(b *testing.B) {
 		}
 		dot := avx2Kernels.dotQ[typ]
 		b.Run(typ.String()+"/loop", func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
 			for b.Loop() {
 				for c := range nt {
 					out[c] = dot(w, xq[c*xs:], nb)
@@ -227,6 +228,7 @@ func BenchmarkKernelDotQxn(b *testing.B) {
 			reportFlops(b, 2*n*nt)
 		})
 		b.Run(typ.String()+"/batched", func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
 			for b.Loop() {
 				dotn(w, xq, xs, nb, nt, out, 1)
 			}

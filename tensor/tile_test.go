@@ -58,3 +58,23 @@ func TestMatMulBatchedTiles(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulBatchedNoAllocs: the batched paths allocate nothing per call
+// once the pool's scratch has grown (a prompt's steady state).
+func TestMatMulBatchedNoAllocs(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, typ := range []Type{F32, F16, Q4_K} {
+		ti, _ := typ.Info()
+		const rows, cols, batch = 16, 512, 7
+		w := Matrix{Type: typ, Rows: rows, Cols: cols, RowBytes: cols / ti.BlockSize * ti.BlockBytes}
+		w.Data = RandomBlocks(typ, rows*cols/ti.BlockSize, r)
+		x := randVec(r, batch*cols, 1)
+		dst := make([]float32, batch*rows)
+		p := NewPool(2)
+		p.MatMul(dst, w, x, batch) // grow scratch, build the kernel name
+		if n := testing.AllocsPerRun(20, func() { p.MatMul(dst, w, x, batch) }); n != 0 {
+			t.Errorf("%v: %v allocations per batched MatMul", typ, n)
+		}
+		p.Close()
+	}
+}
