@@ -160,6 +160,9 @@ func (p *tensorPane) View() string {
 		switch {
 		case err != nil:
 			lines = append(lines, st.Error.Render(err.Error()))
+		case ev.Type == trace.ExecutionStarted && ev.Run != nil:
+			title += " · run settings"
+			lines = append(lines, runLines(ev.Run, p.w)...)
 		case ev.Type == trace.ExecutionFailed:
 			lines = append(lines, st.Error.Render(ev.Error))
 			lines = append(lines, wrap(ev.Cause, p.w)...)
@@ -308,6 +311,31 @@ func (p *tensorPane) View() string {
 		lines = append(lines, st.Label.Render(fit(detail, p.w)))
 	}
 	return box(lines, p.w, p.h)
+}
+
+// runLines describes the run's settings (the ExecutionStarted input).
+func runLines(r *trace.RunInfo, w int) []string {
+	sp := r.Sampler
+	out := []string{
+		fmt.Sprintf("prompt %q", r.Prompt),
+		fmt.Sprintf("generate %d tokens", r.NPredict),
+		fmt.Sprintf("sampler temp %g · top-k %d · top-p %g · min-p %g · repeat %g · seed %d",
+			sp.Temperature, sp.TopK, sp.TopP, sp.MinP, sp.RepeatPenalty, sp.Seed),
+	}
+	if len(r.Steps) > 0 {
+		out = append(out, "traced "+strings.Join(r.Steps, " "))
+	}
+	for _, in := range r.Injections {
+		out = append(out, "inject "+in)
+	}
+	if r.Threads > 0 {
+		out[1] += fmt.Sprintf(" · %d threads", r.Threads)
+	}
+	var lines []string
+	for _, l := range out {
+		lines = append(lines, wrap(l, w)...)
+	}
+	return lines
 }
 
 // rangeBar draws min..max as ─ and mean±std as █ on a shared axis
