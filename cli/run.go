@@ -47,8 +47,11 @@ intermediate tensors, --tui steps through the run interactively.`,
 func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 	if useTUI {
 		// Refuse before loading the model: there is nothing to show on.
-		what := cmd.CommandPath()
-		if cmd.Name() == "run" {
+		what := cmd.Name() // "run --tui", "debug", or the root command
+		switch {
+		case !cmd.HasParent():
+			what = "the debugger"
+		case what == "run":
 			what += " --tui"
 		}
 		if err := needTerminal(cmd, what, "use `infertrace run --trace` for a text trace (see --help)"); err != nil {

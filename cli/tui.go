@@ -51,7 +51,7 @@ func needTerminal(cmd *cobra.Command, what, suggestion string) error {
 	if isTTY(cmd.OutOrStdout()) {
 		return nil
 	}
-	return BadInput(fmt.Errorf("%s: stdout is not a terminal, the debugger needs one; %s", what, suggestion))
+	return BadInput(fmt.Errorf("%s: stdout is not a terminal; %s", what, suggestion))
 }
 
 // runTUI opens the debugger over a live run of rs. With --trace-output the
