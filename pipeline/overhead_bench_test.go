@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"io"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -15,13 +16,15 @@ import (
 // KERNEL_LAUNCH, statistics of every tensor) within 10% of the engine
 // with recording nil, tracing off within 1%.
 //
-// Every round decodes one token with each variant in turn (rotating the
-// order) on one shared worker pool, so the variants see the same machine
-// load and no variant's idle workers spin against another's. Each round
-// gives a ratio per variant against recording=nil in that round; the
-// reported <variant>_overhead_% is the median over rounds (a noisy round
-// moves it little), <variant>_tok/s the throughput over all rounds. Run
-// with -benchtime=40x or more.
+// Every round decodes one token with each variant, in an order shuffled
+// per round (so no variant always runs after the one that leaves garbage
+// to collect), on one shared worker pool, so the variants see the same
+// machine load and no variant's idle workers spin against another's. Each
+// round gives a ratio per variant against recording=nil in that round;
+// the reported <variant>_overhead_% is the median over rounds (a noisy
+// round moves it little), <variant>_tok/s the throughput over all rounds.
+// tracing=off runs the very code of recording=nil: its figure is the
+// noise floor of the measurement. Run with -benchtime=80x or more.
 func BenchmarkTraceOverhead(b *testing.B) {
 	m := load110M(b)
 	variants := []struct {
@@ -73,10 +76,15 @@ func BenchmarkTraceOverhead(b *testing.B) {
 	spent := make([]time.Duration, n)
 	ratios := make([][]float64, n)
 	round := make([]time.Duration, n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
 	b.ResetTimer()
 	for it := 1; it <= b.N; it++ {
-		for k := range n {
-			v := (it + k) % n
+		rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, v := range order {
 			s := sessions[v]
 			s.one[0] = ids[v]
 			t0 := time.Now()
