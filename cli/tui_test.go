@@ -32,7 +32,7 @@ func TestTUINeedsTerminal(t *testing.T) {
 		if code != ExitInput {
 			t.Errorf("%v: exit %d, want %d; stderr %q", args, code, ExitInput, msg)
 		}
-		if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "not a terminal") || !strings.Contains(msg, "--trace") {
+		if strings.Count(msg, "\n") != 1 || strings.Count(msg, "infertrace:") != 1 || !strings.Contains(msg, "not a terminal") || !strings.Contains(msg, "--trace") {
 			t.Errorf("%v: stderr %q, want one line suggesting --trace", args, msg)
 		}
 	}
