@@ -92,24 +92,24 @@ func TestHostileTraceMemory(t *testing.T) {
 			}
 
 			var err error
-			check("ReadAll", err, allocated(func() { _, _, _, err = ReadAll(strings.NewReader(c.doc)) }))
+			check("ReadAll", err, bytesAllocatedBy(func() { _, _, _, err = ReadAll(strings.NewReader(c.doc)) }))
 			if c.err != "" && err == nil {
 				t.Errorf("ReadAll: no error, want one containing %q", c.err)
 			}
 
 			var vs []Violation
-			check("Validate", err, allocated(func() {
+			check("Validate", err, bytesAllocatedBy(func() {
 				var rd *Reader
 				if rd, err = OpenFile(path); err == nil {
 					vs = Validate(rd)
 					rd.Close()
 				}
 			}))
-			if err == nil && c.err != "" && !hasRule(vs, "read", c.err) {
+			if err == nil && c.err != "" && !hasViolation(vs, "read", c.err) {
 				t.Errorf("Validate: violations %v, want a read violation containing %q", vs, c.err)
 			}
 
-			check("BuildIndex", nil, allocated(func() {
+			check("BuildIndex", nil, bytesAllocatedBy(func() {
 				var ix *Index
 				ix, err = BuildIndex(path, nil)
 				if ix == nil {
@@ -130,7 +130,7 @@ func TestHostileTraceMemory(t *testing.T) {
 				t.Errorf("BuildIndex + ReadEventAt: error %q does not name the file", err)
 			}
 
-			check("PrintText", nil, allocated(func() { err = PrintText(path, io.Discard) }))
+			check("PrintText", nil, bytesAllocatedBy(func() { err = PrintText(path, io.Discard) }))
 			if err != nil && (!strings.HasPrefix(err.Error(), path+": ") || strings.Contains(err.Error(), "\n")) {
 				t.Errorf("PrintText: error %q, want one line naming the file", err)
 			}
@@ -138,7 +138,7 @@ func TestHostileTraceMemory(t *testing.T) {
 	}
 }
 
-func hasRule(vs []Violation, rule, fragment string) bool {
+func hasViolation(vs []Violation, rule, fragment string) bool {
 	for _, v := range vs {
 		if v.Rule == rule && strings.Contains(v.Message, fragment) {
 			return true
@@ -147,9 +147,9 @@ func hasRule(vs []Violation, rule, fragment string) bool {
 	return false
 }
 
-// allocated returns the bytes fn allocates (cumulative, so a buffer freed
+// bytesAllocatedBy returns the bytes fn allocates (cumulative, so a buffer freed
 // before the end still counts).
-func allocated(fn func()) uint64 {
+func bytesAllocatedBy(fn func()) uint64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
