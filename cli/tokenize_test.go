@@ -94,3 +94,44 @@ func TestTokenizeHelp(t *testing.T) {
 		t.Errorf("tokenize after --help: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// TestTokenizeVocabVectors runs the command (-f FILE --ids --no-bos
+// --no-parse-special, as llama.cpp's test-tokenizer-0 tokenizes) on four
+// cases of every shared vocabulary with test vectors (the empty text,
+// "Hello world", " Hello world" and the long mixed-script CHK_TXT; each run
+// loads the vocabulary, so not all 46: pipeline/tokenizer tests them all),
+// and compares the printed JSON array with the .out line.
+func TestTokenizeVocabVectors(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"llama-spm", "phi-3", "gpt-2", "deepseek-coder", "deepseek-llm", "falcon", "mpt", "refact", "starcoder"} {
+		base := refdata.Path(t, "vocab", "ggml-vocab-"+name+".gguf")
+		inp, err := os.ReadFile(base + ".inp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.ReadFile(base + ".out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases := strings.Split(string(inp), "\n__ggml_vocab_test__\n")
+		cases = cases[:len(cases)-1] // the file ends with the separator
+		lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		if len(cases) != len(lines) {
+			t.Fatalf("%s: %d cases, %d lines", name, len(cases), len(lines))
+		}
+		t.Run(name, func(t *testing.T) {
+			for _, i := range []int{2, 11, 12, len(cases) - 1} {
+				text := cases[i]
+				f := filepath.Join(dir, "case.txt")
+				if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				code, stdout, errs := runCLI(t, "tokenize", "-m", base, "-f", f, "--ids", "--no-bos", "--no-parse-special")
+				want := "[" + strings.Join(strings.Fields(lines[i]), ", ") + "]\n"
+				if code != ExitOK || stdout != want {
+					t.Errorf("case %d %q: exit %d, stdout %q, want %q (stderr %q)", i, text, code, stdout, want, errs)
+				}
+			}
+		})
+	}
+}
