@@ -132,6 +132,9 @@ func (f *RunFlags) options() (pipeline.Options, trace.Config, error) {
 		}
 		tcfg.Steps = steps
 	}
+	if f.TraceTopK < 1 {
+		return opts, tcfg, fmt.Errorf("--trace-top-k %d: want at least 1 entry", f.TraceTopK)
+	}
 	tcfg.Verbose, tcfg.TopK = f.TraceVerbose, f.TraceTopK
 	switch strings.ToLower(f.OnError) {
 	case "stop":

@@ -435,6 +435,11 @@ func TestTraceOptions(t *testing.T) {
 			t.Errorf("%d KERNEL_LAUNCH events, want %d (7 matrices × 5 layers + the LM head)", n, 5*7+1)
 		}
 	})
+	t.Run("bad top-k", func(t *testing.T) {
+		if _, stderr, code := runStories(t, "-n", "1", "--trace", "--trace-top-k", "0"); code != ExitInput || !strings.Contains(stderr, "--trace-top-k 0") {
+			t.Errorf("exit %d, stderr %q; want exit 2 naming --trace-top-k", code, stderr)
+		}
+	})
 	t.Run("unknown name", func(t *testing.T) {
 		_, stderr, code := runStories(t, "-n", "1", "--trace=attn,softmax")
 		if code != ExitInput || !strings.Contains(stderr, `unknown trace step "softmax"`) ||
