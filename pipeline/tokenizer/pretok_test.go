@@ -110,3 +110,22 @@ func TestPreTokenizersStayFast(t *testing.T) {
 		}
 	}
 }
+
+// TestIssuePreTokenizersKnown: every tokenizer.ggml.pre value issue 3 lists
+// is known and compiles, and llama-bpe is llama3's.
+func TestIssuePreTokenizersKnown(t *testing.T) {
+	for _, name := range []string{"default", "llama3", "llama-bpe", "gpt-2", "qwen2", "deepseek-llm", "deepseek-coder",
+		"falcon", "mpt", "starcoder", "refact", "smollm"} {
+		spec, ok := preTypes[name]
+		if !ok {
+			t.Errorf("pre-tokenizer %q is not known", name)
+			continue
+		}
+		if _, err := compilePre(spec.regexes); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if !slices.Equal(preTypes["llama-bpe"].regexes, []string{llama3Regex}) || !preTypes["llama-bpe"].ignoreMerges {
+		t.Errorf("llama-bpe is not llama3's pre-tokenizer: %+v", preTypes["llama-bpe"])
+	}
+}
