@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/infertrace/infertrace/stats"
 	"github.com/infertrace/infertrace/trace"
@@ -19,6 +21,7 @@ type node struct {
 	maxStd float32 // largest std over the event's tensors
 	maxAbs float32 // largest absmax over the event's tensors
 	prob   float32 // SAMPLE: sampled token probability
+	stages uint16  // bit k: a tensor of stage trace.StageNames[k] (search without reading the event)
 	layer  int16
 	tc     typeCode
 	sc     stateCode
@@ -78,6 +81,7 @@ const (
 	flagFailed              // ExecutionFailed
 	flagStats               // maxStd/maxAbs are meaningful
 	flagSampled             // prob is meaningful
+	flagOtherTensor         // a tensor name stages does not describe (search reads the event)
 )
 
 // isError reports whether the event is an error that stops a run by default.
@@ -124,8 +128,12 @@ func summarize(ev *trace.Event) node {
 	if p.Stats != nil && ev.Type != trace.TaskStateEntered {
 		look(*p.Stats)
 	}
-	for _, s := range p.Tensors {
+	for k, s := range p.Tensors {
 		look(s)
+		n.noteTensor(k, p.Layer)
+	}
+	if len(p.Tensors) == 0 && p.Stats != nil {
+		n.flags |= flagOtherTensor // shown as "input"/"output"
 	}
 	n.maxStd, n.maxAbs = float32(maxStd), float32(maxAbs)
 	for _, is := range p.Issues {
@@ -138,6 +146,52 @@ func summarize(ev *trace.Event) node {
 		n.prob = float32(p.SampledProb)
 	}
 	return n
+}
+
+// noteTensor records tensor key k of an event at layer in the stage mask
+// when its displayed name (see orderedTensors) follows from the stage and
+// the layer alone: a plain stage name, or "blk.N.stage" of the event's own
+// layer for a block stage. Any other name flags the node.
+func (n *node) noteTensor(k string, layer int) {
+	stage := k
+	if rest, ok := strings.CutPrefix(k, "blk."); ok {
+		num, st, found := strings.Cut(rest, ".")
+		l, err := strconv.Atoi(num)
+		if !found || err != nil || l != layer || layer < 0 || !trace.IsBlockStage(st) {
+			n.flags |= flagOtherTensor
+			return
+		}
+		stage = st
+	}
+	for i, s := range trace.StageNames {
+		if s == stage && i < 16 {
+			n.stages |= 1 << i
+			return
+		}
+	}
+	n.flags |= flagOtherTensor
+}
+
+// tensorNamesMatch reports whether a tensor of the event summarised by n
+// has a displayed name containing lq; ok is false when only the event
+// itself can tell.
+func (n *node) tensorNamesMatch(lq string) (match, ok bool) {
+	if n.flags&flagOtherTensor != 0 {
+		return false, false
+	}
+	for i, s := range trace.StageNames {
+		if i >= 16 || n.stages&(1<<i) == 0 {
+			continue
+		}
+		name := s
+		if n.layer >= 0 && trace.IsBlockStage(s) {
+			name = "blk." + strconv.Itoa(int(n.layer)) + "." + s
+		}
+		if strings.Contains(name, lq) {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // history is the recorded part of a run: a compact node per event, and the

@@ -786,6 +786,11 @@ func (m *Model) searchMatch(i int, nd *node, lq string, layer int) bool {
 	if nd.typ() != trace.TaskStateExited {
 		return false
 	}
+	// From the node when it can tell: reading every event of a large
+	// replay from disk would freeze the UI.
+	if match, ok := nd.tensorNamesMatch(lq); ok {
+		return match
+	}
 	ev, err := m.h.At(i)
 	if err != nil || ev.Payload == nil {
 		return false

@@ -12,6 +12,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/infertrace/infertrace/stats"
 	"github.com/infertrace/infertrace/trace"
 )
 
@@ -284,5 +285,109 @@ func TestReplayMemoryBounded(t *testing.T) {
 	}
 	if want := int(st.Size() / (4 << 20)); calls < want {
 		t.Errorf("%d progress reports for %d bytes, want at least %d (one per 4 MB)", calls, st.Size(), want)
+	}
+}
+
+// TestTensorSearchFromNodes: the tensor-name search answers from the
+// compact nodes exactly as from the events' displayed names, and says when
+// only the event can tell.
+func TestTensorSearchFromNodes(t *testing.T) {
+	s := stats.Compute([]float32{1, 2})
+	cases := []struct {
+		keys  []string
+		layer int
+		stats bool
+		ok    bool
+	}{
+		{[]string{"ffn_out", "ffn_gate"}, 3, false, true},
+		{[]string{"q_rope", "attn_residual"}, 0, false, true},
+		{[]string{"logits", "output_norm"}, trace.NoLayer, false, true},
+		{[]string{"embed"}, trace.NoLayer, false, true},
+		{[]string{"blk.3.ffn_out"}, 3, false, true},
+		{[]string{"blk.2.ffn_out"}, 3, false, false}, // not the event's layer
+		{[]string{"blk.x.ffn_out"}, 3, false, false},
+		{[]string{"ffn_out"}, trace.NoLayer, false, true}, // shown as plain ffn_out
+		{[]string{"mystery"}, 1, false, false},
+		{nil, 1, true, false}, // stats only: shown as output
+	}
+	queries := []string{"ffn", "ffn_out", "blk.3.ffn", "blk.3.ffn_out", "blk.2", "rope", "q_", "logits", "put", "out", "embed", "mystery", "zzz", "blk."}
+	for _, tc := range cases {
+		p := &trace.Payload{Layer: tc.layer, Tensors: map[string]stats.Summary{}}
+		for _, k := range tc.keys {
+			p.Tensors[k] = s
+		}
+		if tc.stats {
+			p.Stats = &s
+		}
+		ev := trace.Event{Type: trace.TaskStateExited, State: trace.FFN, Payload: p}
+		n := summarize(&ev)
+		for _, q := range queries {
+			want := false
+			for _, ts := range orderedTensors(p) {
+				want = want || strings.Contains(strings.ToLower(ts.name), q)
+			}
+			got, ok := n.tensorNamesMatch(q)
+			if ok != tc.ok {
+				t.Fatalf("%v layer %d: ok %v, want %v", tc.keys, tc.layer, ok, tc.ok)
+			}
+			if ok && got != want {
+				t.Errorf("%v layer %d /%s: node says %v, names say %v", tc.keys, tc.layer, q, got, want)
+			}
+		}
+	}
+}
+
+// readCounter counts the events a replay re-reads from disk.
+type readCounter struct {
+	Source
+	reads int
+}
+
+func (c *readCounter) EventAt(i int) (trace.Event, error) {
+	c.reads++
+	return c.Source.(RandomAccess).EventAt(i)
+}
+
+func (c *readCounter) Prepare(progress func(done, total int64)) error {
+	return c.Source.(Preparer).Prepare(progress)
+}
+
+// TestReplaySearchReadsNoEvents: a tensor search over a replay's recorded
+// events answers from memory; re-reading thousands of events from disk on
+// the UI goroutine would freeze the screen.
+func TestReplaySearchReadsNoEvents(t *testing.T) {
+	r := defaultRun()
+	r.gen = make([]string, 40)
+	for i := range r.gen {
+		r.gen[i] = "▁x"
+	}
+	inner, err := NewReplaySource(writeTrace(t, r), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &readCounter{Source: inner}
+	defer src.Close()
+	m, err := New(src, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	drive(t, m, runCmd(m.Init())...)
+	drive(t, m, keys("G", "g")...)
+	if m.h.Len() < 2000 {
+		t.Fatalf("only %d events", m.h.Len())
+	}
+	for _, q := range []string{"blk.4.ffn_out", "no_such_tensor", "logits"} {
+		before := src.reads
+		drive(t, m, keys("/")...)
+		m.Update(typed(q)[0])
+		for _, msg := range typed(q)[1:] {
+			drive(t, m, msg)
+		}
+		if n := src.reads - before; n > 0 {
+			t.Errorf("/%s re-read %d events from disk", q, n)
+		}
+	}
+	if !strings.Contains(m.message, "/logits: event") {
+		t.Errorf("last search: %q", m.message)
 	}
 }
