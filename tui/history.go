@@ -75,13 +75,13 @@ func (c stateCode) state() trace.State {
 }
 
 const (
-	flagNaN     = 1 << iota // a tensor held a NaN
-	flagInf                 // a tensor held an Inf
-	flagIssue               // an error-severity Jidoka issue
-	flagFailed              // ExecutionFailed
-	flagStats               // maxStd/maxAbs are meaningful
-	flagSampled             // prob is meaningful
-	flagOtherTensor         // a tensor name stages does not describe (search reads the event)
+	flagNaN         = 1 << iota // a tensor held a NaN
+	flagInf                     // a tensor held an Inf
+	flagIssue                   // an error-severity Jidoka issue
+	flagFailed                  // ExecutionFailed
+	flagStats                   // maxStd/maxAbs are meaningful
+	flagSampled                 // prob is meaningful
+	flagOtherTensor             // a tensor name stages does not describe (search reads the event)
 )
 
 // isError reports whether the event is an error that stops a run by default.
