@@ -56,6 +56,12 @@ type kernelSet struct {
 	// left nil when a set has none (MatMul then runs its four-row loop,
 	// which shares the activation work instead).
 	dotQxn [BF16 + 1]func(w, xq []byte, xqStride, nb, nt int, out []float32, ostride int)
+	// dotQx4n[t](w, stride, xq, xqStride, nb, nt, out, ostride): the four
+	// rows at w[k*stride:] (k < 4) against nt activation rows,
+	// out[c*ostride+k] = dotQ[t](row k, xq[c*xqStride:], nb), each
+	// bit-identical to dotQ[t] of the same set: both the weight work and
+	// the activation work shared. Optional and left nil, as dotQxn.
+	dotQx4n [BF16 + 1]func(w []byte, stride int, xq []byte, xqStride, nb, nt int, out []float32, ostride int)
 	// roundF16(dst, x): dst[i] = x[i] rounded to IEEE half (nearest even)
 	// and widened back, the activation rounding for F16 weights. Optional.
 	roundF16 func(dst, x []float32)

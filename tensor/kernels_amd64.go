@@ -43,6 +43,9 @@ func dotF32x4x3AVX2(w *float32, stride int, x *float32, xstride int, n int, out 
 func dotF16x4x3AVX2(w *byte, stride int, x *float32, xstride int, n int, out *float32, ostride int)
 
 //go:noescape
+func dotQ4_0Q8_0x4x4AVX2(w *byte, stride int, y *byte, ystride int, nb int, out *float32, ostride int)
+
+//go:noescape
 func dotQ4_KQ8_Kr4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
 
 //go:noescape
@@ -126,6 +129,9 @@ var avx2Kernels = kernelSet{
 	},
 	dotQxn: [BF16 + 1]func(w, xq []byte, xqStride, nb, nt int, out []float32, ostride int){
 		Q4_K: dotQ4_KQ8_KxnAsm,
+	},
+	dotQx4n: [BF16 + 1]func(w []byte, stride int, xq []byte, xqStride, nb, nt int, out []float32, ostride int){
+		Q4_0: dotQ4_0Q8_0x4nAsm,
 	},
 }
 
@@ -339,5 +345,38 @@ func dotQ4_KQ8_KxnAsm(w, xq []byte, xqStride, nb, nt int, out []float32, ostride
 	}
 	for ; c < nt; c++ {
 		out[c*ostride] = dotQ4_KQ8_KAVX2(bytep(w), bytep(xq[c*xqStride:]), nb)
+	}
+}
+
+// dotQ4_0Q8_0x4nAsm runs the four-row × four-activation Q4_0 assembly
+// over the activations in groups of four; a leftover one to three go
+// through a last group overlapping the previous one (its outputs rewritten
+// with the same bits), or, with fewer than four activations in all,
+// through the four-row kernel one activation at a time.
+func dotQ4_0Q8_0x4nAsm(w []byte, stride int, xq []byte, xqStride, nb, nt int, out []float32, ostride int) {
+	if nt <= 0 {
+		return
+	}
+	const wb, yb = 18, 34
+	switch {
+	case stride < 0 || xqStride < 0 || ostride < 0 || nb < 0:
+		panic("tensor: negative stride or length in a batched dot")
+	case len(w) < 3*stride+nb*wb || len(xq) < (nt-1)*xqStride+nb*yb || len(out) < (nt-1)*ostride+4:
+		panic(fmt.Sprintf("tensor: batched Q4_0 dot out of range: %d weight bytes (stride %d), %d activation bytes (%d rows, stride %d), %d outputs (stride %d), %d blocks",
+			len(w), stride, len(xq), nt, xqStride, len(out), ostride, nb))
+	}
+	if nb == 0 || nt < 4 {
+		for c := range nt {
+			dotQ4_0Q8_0x4AVX2(bytep(w), stride, bytep(xq[c*xqStride:]), nb, (*[4]float32)(out[c*ostride:c*ostride+4]))
+		}
+		return
+	}
+	c := 0
+	for ; c+4 <= nt; c += 4 {
+		dotQ4_0Q8_0x4x4AVX2(&w[0], stride, &xq[c*xqStride], xqStride, nb, &out[c*ostride], ostride)
+	}
+	if c < nt {
+		c = nt - 4
+		dotQ4_0Q8_0x4x4AVX2(&w[0], stride, &xq[c*xqStride], xqStride, nb, &out[c*ostride], ostride)
 	}
 }

@@ -5,8 +5,8 @@ package tensor
 // kernels of ks, which reuse the weight work for several activation rows,
 // and reports whether it did; where there is no batched kernel it returns
 // false and the caller runs its per-row loop. With xq != nil (quantized
-// activations, xqStride bytes and nb blocks a row) it uses dotQxn[w.Type]
-// if the set has one; otherwise F32 and F16 weights (x already rounded to
+// activations, xqStride bytes and nb blocks a row) it uses dotQx4n and
+// dotQxn[w.Type] if the set has either; otherwise F32 and F16 weights (x already rounded to
 // F16 for those) go through dotF32x4n/dotF16x4n. Every output is
 // bit-identical to the per-row loop's, since the batched kernels equal the
 // four-row or one-row ones. bufs[worker] is scratch for misaligned F32
@@ -16,12 +16,24 @@ package tensor
 func tileBatched(ks *kernelSet, w Matrix, x []float32, xq []byte, xqStride, nb, batch int, dst []float32, t0, t1 int, bufs [][]float32, worker int) bool {
 	cols, rows := w.Cols, w.Rows
 	if xq != nil {
-		dotn := ks.dotQxn[w.Type]
-		if dotn == nil {
+		dot4n, dotn, dot := ks.dotQx4n[w.Type], ks.dotQxn[w.Type], ks.dotQ[w.Type]
+		if dot4n == nil && dotn == nil {
 			return false
 		}
-		for r := t0; r < t1; r++ {
-			dotn(w.Row(r), xq, xqStride, nb, batch, dst[r:], rows)
+		r := t0
+		if dot4n != nil {
+			for ; r+4 <= t1; r += 4 {
+				dot4n(w.Data[r*w.RowBytes:], w.RowBytes, xq, xqStride, nb, batch, dst[r:], rows)
+			}
+		}
+		for ; r < t1; r++ {
+			if dotn != nil {
+				dotn(w.Row(r), xq, xqStride, nb, batch, dst[r:], rows)
+				continue
+			}
+			for b := range batch {
+				dst[b*rows+r] = dot(w.Row(r), xq[b*xqStride:], nb)
+			}
 		}
 		return true
 	}

@@ -236,3 +236,109 @@ func BenchmarkKernelDotQxn(b *testing.B) {
 		})
 	}
 }
+
+// TestDotQx4nAVX2 requires every output of the batched four-row ×
+// several-activation integer dots to equal the Go one-row dot bit for bit:
+// activation counts below four (one at a time), multiples of four and
+// leftovers (an overlapping last group), packed or spaced rows, activation
+// rows and outputs, misaligned weights and activations.
+func TestDotQx4nAVX2(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, typ := range Types() {
+		dot4n := avx2Kernels.dotQx4n[typ]
+		if dot4n == nil {
+			continue
+		}
+		ti, _ := typ.Info()
+		vi, _ := vecDotType(typ).Info()
+		for _, nb := range []int{0, 1, 2, 3, 24} {
+			for _, nt := range []int{1, 3, 4, 5, 7, 8, 64} {
+				for _, gap := range []int{0, 7} {
+					off := (nb + nt + gap) % 4
+					t.Run(fmt.Sprintf("%v/nb=%d/nt=%d/gap=%d/off=%d", typ, nb, nt, gap, off), func(t *testing.T) {
+						stride := nb*ti.BlockBytes + gap
+						w := make([]byte, off+4*stride)[off:]
+						for k := range 4 {
+							copy(w[k*stride:], randBlocks(r, typ, nb, 0))
+						}
+						xs := nb*vi.BlockBytes + gap
+						xq := make([]byte, 3-off+nt*xs)[3-off:]
+						for c := range nt {
+							copy(xq[c*xs:], quantizedActs(r, typ, nb, 0))
+						}
+						ostride := 4 + gap
+						out := make([]float32, (nt-1)*ostride+4)
+						for i := range out {
+							out[i] = float32(math.NaN())
+						}
+						dot4n(w[:3*stride+nb*ti.BlockBytes], stride, xq, xs, nb, nt, out, ostride)
+						for j, g := range out {
+							c, k := j/ostride, j%ostride
+							if k >= 4 {
+								if !math.IsNaN(float64(g)) {
+									t.Fatalf("output %d between the strided ones was written", j)
+								}
+								continue
+							}
+							if want := goKernels.dotQ[typ](w[k*stride:], xq[c*xs:], nb); !sameF32(g, want) {
+								t.Fatalf("activation %d row %d: avx2 %v (%#x), go %v (%#x)", c, k, g, math.Float32bits(g), want, math.Float32bits(want))
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkKernelDotQx4n compares, for four 768-value weight rows against
+// 64 quantized activation rows, the batched four-row dot with 64 calls of
+// the four-row dot of the same set (what MatMul ran before).
+//
+//	go test -run '^$' -bench 'KernelDotQx4n' -count 5 ./tensor/
+func BenchmarkKernelDotQx4n(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("no AVX2")
+	}
+	const n, nt = 768, 64
+	r := rand.New(rand.NewPCG(35, 36))
+	x := randF32(r, nt*n)
+	out := make([]float32, 4*nt)
+	for _, typ := range Types() {
+		dot4n := avx2Kernels.dotQx4n[typ]
+		if dot4n == nil {
+			continue
+		}
+		ti, _ := typ.Info()
+		nb := n / ti.BlockSize
+		w := RandomBlocks(typ, 4*nb, r)
+		rb := nb * ti.BlockBytes
+		vt := vecDotType(typ)
+		vi, _ := vt.Info()
+		xs := n / vi.BlockSize * vi.BlockBytes
+		xq := make([]byte, nt*xs)
+		for c := range nt {
+			if err := QuantizeRow(vt, x[c*n:(c+1)*n], xq[c*xs:(c+1)*xs]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		dot4 := avx2Kernels.dotQx4[typ]
+		b.Run(typ.String()+"/loop", func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				for c := range nt {
+					dot4(w, rb, xq[c*xs:], nb, (*[4]float32)(out[4*c:4*c+4]))
+				}
+			}
+			reportFlops(b, 2*4*n*nt)
+		})
+		b.Run(typ.String()+"/batched", func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				dot4n(w, rb, xq, xs, nb, nt, out, 4)
+			}
+			reportFlops(b, 2*4*n*nt)
+		})
+	}
+}
