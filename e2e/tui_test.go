@@ -92,6 +92,14 @@ func stepToNaN(t *testing.T, s *tmuxSession, mode string) {
 	if !strings.Contains(scr, "NumericalError.NaN") {
 		t.Errorf("screen does not show the NaN alert:\n%s", scr)
 	}
+	// The timeline opens the failing block at the producing state, marked.
+	producer := false
+	for _, l := range strings.Split(scr, "\n") {
+		producer = producer || strings.Contains(l, "✗") && strings.Contains(l, "FFN")
+	}
+	if !producer {
+		t.Errorf("timeline does not mark the producing FFN:\n%s", scr)
+	}
 	s.send("q")
 	scr = s.waitFor("EXIT=", 5*time.Second)
 	if !strings.Contains(scr, "EXIT=0") {
