@@ -18,9 +18,10 @@ type TraceFile struct {
 	path   string
 	header trace.Header
 
-	mu  sync.Mutex
-	jw  *trace.JSONWriter
-	err error // first write error, reported by Err
+	mu    sync.Mutex
+	jw    *trace.JSONWriter
+	err   error // the current run's first write error: its later writes are skipped
+	first error // the session's first error, reported by Err
 }
 
 // CreateTraceFile creates (truncating) path and writes the trace header
@@ -109,15 +110,19 @@ func (t *TraceFile) Fail(code, cause, hint string) error {
 	return t.err
 }
 
-// Err returns the first error met writing the file, if any.
+// Err returns the first error met writing the file in the session, if
+// any (a later run that wrote the file cleanly does not hide it).
 func (t *TraceFile) Err() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.err
+	return t.first
 }
 
 func (t *TraceFile) keep(err error) {
 	if t.err == nil && err != nil {
 		t.err = fmt.Errorf("--trace-output %s: %w", t.path, err)
+		if t.first == nil {
+			t.first = t.err
+		}
 	}
 }
