@@ -551,7 +551,8 @@ func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
 	if s.rec {
 		s.lastStage, s.lastSum = x, s.record(st, x)
 	}
-	if !finite(x) {
+	// A recorded summary has counted the NaN and Inf already.
+	if sum := s.lastSum; (sum != nil && !sum.Finite()) || (sum == nil && !finite(x)) {
 		s.numerical(st, op, layer, it, x)
 	}
 	return !s.halted()
