@@ -250,6 +250,12 @@ func TestQwen2MatchesRef64(t *testing.T) {
 			NVocab: fixtures.MinVocab(), NCtx: 64, Type: tensor.F32, Seed: 12, Tied: true}},
 		{"llama gqa", fixtures.Spec{Arch: "llama", NEmbd: 64, NLayer: 2, NHead: 8, NHeadKV: 2, NFF: 96,
 			NVocab: fixtures.MinVocab() + 16, NCtx: 64, Type: tensor.F32, Seed: 13}},
+		// Quantized matrices (F32 biases and norms): the float path multiplies
+		// the same dequantized weights as the reference.
+		{"qwen2 q8_0", fixtures.Spec{Arch: "qwen2", NEmbd: 64, NLayer: 2, NHead: 4, NHeadKV: 2, NFF: 96,
+			NVocab: fixtures.MinVocab() + 16, NCtx: 64, Type: tensor.Q8_0, Seed: 14}},
+		{"qwen2 q4_0", fixtures.Spec{Arch: "qwen2", NEmbd: 64, NLayer: 2, NHead: 4, NHeadKV: 2, NFF: 96,
+			NVocab: fixtures.MinVocab() + 16, NCtx: 64, Type: tensor.Q4_0, Seed: 15}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "m.gguf")
