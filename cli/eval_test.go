@@ -157,3 +157,21 @@ func TestEvalSafetensorsDir(t *testing.T) {
 		t.Errorf("run -m %s: exit %d, stdout %q (want the prompt and %q), stderr %q", st, code, out, s.GreedyText, errs)
 	}
 }
+
+// TestEvalRefusesModel: a file whose architecture is not registered, or
+// that lacks a required tensor, is refused at load naming the file and the
+// architecture or tensor (llama.cpp's vocab-only files are both).
+func TestEvalRefusesModel(t *testing.T) {
+	for _, c := range []struct{ file, msg string }{
+		{"ggml-vocab-gpt-2.gguf", `unsupported architecture "gpt2" (supported: llama, qwen2)`},
+		{"ggml-vocab-llama-spm.gguf", "missing tensor token_embd.weight (want shape [4096 32000])"},
+	} {
+		p := refdata.Path(t, "vocab", c.file)
+		for _, cmd := range []string{"eval", "run"} {
+			code, out, errs := runCLI(t, cmd, "-m", p, "-n", "1")
+			if code != ExitInput || out != "" || errs != "infertrace: "+p+": "+c.msg+"\n" {
+				t.Errorf("%s -m %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", cmd, c.file, code, out, errs, c.msg)
+			}
+		}
+	}
+}
