@@ -46,6 +46,9 @@ func dotF16x4x3AVX2(w *byte, stride int, x *float32, xstride int, n int, out *fl
 func dotQ4_0Q8_0x4x4AVX2(w *byte, stride int, y *byte, ystride int, nb int, out *float32, ostride int)
 
 //go:noescape
+func dotQ8_0Q8_0x4x4AVX2(w *byte, stride int, y *byte, ystride int, nb int, out *float32, ostride int)
+
+//go:noescape
 func dotQ4_KQ8_Kr4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
 
 //go:noescape
@@ -132,6 +135,7 @@ var avx2Kernels = kernelSet{
 	},
 	dotQx4n: [BF16 + 1]func(w []byte, stride int, xq []byte, xqStride, nb, nt int, out []float32, ostride int){
 		Q4_0: dotQ4_0Q8_0x4nAsm,
+		Q8_0: dotQ8_0Q8_0x4nAsm,
 	},
 }
 
@@ -348,35 +352,49 @@ func dotQ4_KQ8_KxnAsm(w, xq []byte, xqStride, nb, nt int, out []float32, ostride
 	}
 }
 
-// dotQ4_0Q8_0x4nAsm runs the four-row × four-activation Q4_0 assembly
-// over the activations in groups of four; a leftover one to three go
-// through a last group overlapping the previous one (its outputs rewritten
-// with the same bits), or, with fewer than four activations in all,
-// through the four-row kernel one activation at a time.
+// dotQ4_0Q8_0x4nAsm and dotQ8_0Q8_0x4nAsm run the four-row ×
+// four-activation assembly over the activations in groups of four; a
+// leftover one to three go through a last group overlapping the previous
+// one (its outputs rewritten with the same bits), or, with fewer than four
+// activations in all, through the four-row kernel one activation at a
+// time.
 func dotQ4_0Q8_0x4nAsm(w []byte, stride int, xq []byte, xqStride, nb, nt int, out []float32, ostride int) {
+	dotQ0x4n(dotQ4_0Q8_0x4x4AVX2, dotQ4_0Q8_0x4AVX2, 18, w, stride, xq, xqStride, nb, nt, out, ostride)
+}
+
+func dotQ8_0Q8_0x4nAsm(w []byte, stride int, xq []byte, xqStride, nb, nt int, out []float32, ostride int) {
+	dotQ0x4n(dotQ8_0Q8_0x4x4AVX2, dotQ8_0Q8_0x4AVX2, 34, w, stride, xq, xqStride, nb, nt, out, ostride)
+}
+
+// dotQ0x4n checks a batched call against Q8_0 activations (34-byte
+// blocks) and weight blocks of wb bytes, then runs it with x4x4 (and x4
+// for fewer than four activations).
+func dotQ0x4n(x4x4 func(w *byte, stride int, y *byte, ystride int, nb int, out *float32, ostride int),
+	x4 func(w *byte, stride int, y *byte, nb int, out *[4]float32),
+	wb int, w []byte, stride int, xq []byte, xqStride, nb, nt int, out []float32, ostride int) {
 	if nt <= 0 {
 		return
 	}
-	const wb, yb = 18, 34
+	const yb = 34
 	switch {
 	case stride < 0 || xqStride < 0 || ostride < 0 || nb < 0:
 		panic("tensor: negative stride or length in a batched dot")
 	case len(w) < 3*stride+nb*wb || len(xq) < (nt-1)*xqStride+nb*yb || len(out) < (nt-1)*ostride+4:
-		panic(fmt.Sprintf("tensor: batched Q4_0 dot out of range: %d weight bytes (stride %d), %d activation bytes (%d rows, stride %d), %d outputs (stride %d), %d blocks",
+		panic(fmt.Sprintf("tensor: batched dot out of range: %d weight bytes (stride %d), %d activation bytes (%d rows, stride %d), %d outputs (stride %d), %d blocks",
 			len(w), stride, len(xq), nt, xqStride, len(out), ostride, nb))
 	}
 	if nb == 0 || nt < 4 {
 		for c := range nt {
-			dotQ4_0Q8_0x4AVX2(bytep(w), stride, bytep(xq[c*xqStride:]), nb, (*[4]float32)(out[c*ostride:c*ostride+4]))
+			x4(bytep(w), stride, bytep(xq[c*xqStride:]), nb, (*[4]float32)(out[c*ostride:c*ostride+4]))
 		}
 		return
 	}
 	c := 0
 	for ; c+4 <= nt; c += 4 {
-		dotQ4_0Q8_0x4x4AVX2(&w[0], stride, &xq[c*xqStride], xqStride, nb, &out[c*ostride], ostride)
+		x4x4(&w[0], stride, &xq[c*xqStride], xqStride, nb, &out[c*ostride], ostride)
 	}
 	if c < nt {
 		c = nt - 4
-		dotQ4_0Q8_0x4x4AVX2(&w[0], stride, &xq[c*xqStride], xqStride, nb, &out[c*ostride], ostride)
+		x4x4(&w[0], stride, &xq[c*xqStride], xqStride, nb, &out[c*ostride], ostride)
 	}
 }

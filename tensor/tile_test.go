@@ -14,16 +14,16 @@ import (
 // that leave a partial group of four, batches that leave 0, 1 or 2
 // activations after the groups of three, odd widths, misaligned F32 data
 // (decoded through scratch) and two threads. Other types take the per-row
-// loop; Q4_K and Q4_0 stand for the integer batched kernels.
+// loop; Q4_K, Q4_0 and Q8_0 stand for the integer batched kernels.
 func TestMatMulBatchedTiles(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	for _, name := range KernelNames() {
-		for _, typ := range []Type{F32, F16, Q4_K, Q4_0} {
+		for _, typ := range []Type{F32, F16, Q4_K, Q4_0, Q8_0} {
 			shapes := []struct{ rows, cols int }{{13, 40}, {9, 77}, {8, 768}}
 			switch typ {
 			case Q4_K:
 				shapes = []struct{ rows, cols int }{{13, 256}, {6, 768}}
-			case Q4_0:
+			case Q4_0, Q8_0:
 				shapes = []struct{ rows, cols int }{{13, 64}, {6, 96}, {8, 768}}
 			}
 			for _, sh := range shapes {
@@ -66,7 +66,7 @@ func TestMatMulBatchedTiles(t *testing.T) {
 // once the pool's scratch has grown (a prompt's steady state).
 func TestMatMulBatchedNoAllocs(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
-	for _, typ := range []Type{F32, F16, Q4_K, Q4_0} {
+	for _, typ := range []Type{F32, F16, Q4_K, Q4_0, Q8_0} {
 		ti, _ := typ.Info()
 		const rows, cols, batch = 16, 512, 7
 		w := Matrix{Type: typ, Rows: rows, Cols: cols, RowBytes: cols / ti.BlockSize * ti.BlockBytes}
