@@ -179,11 +179,15 @@ func openSafetensorsDir(dir string) (_ *File, err error) {
 			return nil, formatErr(indexPath, ErrBadHeader, "weight_map is missing or empty")
 		}
 		weightMap = idx.WeightMap
+		// A set, not slices.Contains: a hostile index naming 100,000
+		// distinct shards took minutes of quadratic deduplication.
+		seenShard := map[string]bool{}
 		for t, s := range weightMap {
 			if s == "" || s != filepath.Base(s) || s == "." || s == ".." {
 				return nil, formatErr(indexPath, ErrBadHeader, "tensor %q maps to shard %q, which is not a file name in the model directory", t, s)
 			}
-			if !slices.Contains(shards, s) {
+			if !seenShard[s] {
+				seenShard[s] = true
 				shards = append(shards, s)
 			}
 		}
