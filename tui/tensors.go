@@ -155,6 +155,7 @@ func (p *tensorPane) View() string {
 	title := p.Title()
 	lines := []string{}
 	var ts []namedSummary
+	short := "" // the layer prefix the rows leave out (the title names it)
 	if m.cursor >= 0 {
 		ev, err := m.h.At(m.cursor)
 		switch {
@@ -172,7 +173,12 @@ func (p *tensorPane) View() string {
 		case ev.Payload != nil:
 			var note string
 			ts, note = m.eventTensors(m.cursor, &ev)
-			title += fmt.Sprintf(" · %s", stateLabel(&m.h.nodes[m.cursor])) + note
+			title += " · "
+			if l := ev.Payload.Layer; l >= 0 {
+				title += fmt.Sprintf("blk.%d ", l)
+				short = fmt.Sprintf("blk.%d.", l)
+			}
+			title += stateLabel(&m.h.nodes[m.cursor]) + note
 			if ev.Payload.DurationUS > 0 {
 				title += fmt.Sprintf(" · %s", fmtUS(ev.Payload.DurationUS))
 			}
@@ -206,7 +212,7 @@ func (p *tensorPane) View() string {
 	}
 	nameW := 6
 	for _, t := range ts {
-		nameW = max(nameW, len(t.name))
+		nameW = max(nameW, len(strings.TrimPrefix(t.name, short)))
 	}
 	nameW = min(nameW+1, 22)
 	all := []tcol{
@@ -242,7 +248,7 @@ func (p *tensorPane) View() string {
 		if k == p.sel {
 			selLine = len(body)
 		}
-		row := fmt.Sprintf("%-*s", nameW, t.name)
+		row := fmt.Sprintf("%-*s", nameW, strings.TrimPrefix(t.name, short))
 		for _, c := range cols {
 			row += fmt.Sprintf("%*s", c.w, c.cell(t))
 		}
@@ -276,7 +282,7 @@ func (p *tensorPane) View() string {
 	var detail string
 	if len(cols) < len(all) {
 		t := ts[p.sel]
-		detail = "›"
+		detail = "› " + strings.TrimPrefix(t.name, short)
 		for _, f := range []struct {
 			head string
 			v    string
@@ -286,7 +292,7 @@ func (p *tensorPane) View() string {
 				detail += " " + f.head + " " + f.v
 			}
 		}
-		detail += fmt.Sprintf(" · %s · absmax %s n %d", t.name, num(t.s.AbsMax), t.s.N)
+		detail += fmt.Sprintf(" absmax %s n %d", num(t.s.AbsMax), t.s.N)
 	}
 	room := p.h - len(lines)
 	if room < 4 {
