@@ -504,3 +504,46 @@ func TestGarbageOutputWarning(t *testing.T) {
 // from the previous stage equals a fresh one (the input was not changed
 // in between).
 func init() { checkInputSummaries = true }
+
+// TestSampledRank: SAMPLE's sampled_rank is the token's place among the
+// raw logits: its place in LM_HEAD's top-k list when it is there, beyond
+// the list otherwise (a hot, unfiltered sampler draws such tokens).
+func TestSampledRank(t *testing.T) {
+	m := loadStories(t, "stories260K.gguf")
+	cfg := trace.Config{Steps: trace.AllSteps, TopK: 3}
+	evs, _ := collect(t, m, "Once upon a time", Options{MaxTokens: 24, Trace: &cfg,
+		Sampler: trace.SamplerConfig{Temperature: 2, TopP: 1, RepeatPenalty: 1, Seed: 7}})
+	var top []trace.TokenScore
+	inList, beyond := 0, 0
+	for _, ev := range evs {
+		if ev.Type != trace.TaskStateExited {
+			continue
+		}
+		switch ev.State {
+		case trace.LMHead:
+			top = ev.Payload.TopKLogits
+		case trace.Sample:
+			id, r := *ev.Payload.SampledID, ev.Payload.SampledRank
+			want := 0
+			for i, ts := range top {
+				if ts.ID == id {
+					want = i + 1
+				}
+			}
+			switch {
+			case want > 0 && r != want:
+				t.Errorf("iteration %d: token %d is %d. in the top logits, sampled_rank %d", ev.Payload.Iteration, id, want, r)
+			case want == 0 && r <= len(top):
+				t.Errorf("iteration %d: token %d is not in the top %d logits, sampled_rank %d", ev.Payload.Iteration, id, len(top), r)
+			}
+			if want > 0 {
+				inList++
+			} else {
+				beyond++
+			}
+		}
+	}
+	if inList == 0 || beyond == 0 {
+		t.Errorf("%d tokens within the top 3, %d beyond: the test needs both", inList, beyond)
+	}
+}

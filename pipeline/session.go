@@ -70,7 +70,8 @@ type Session struct {
 	ctx, pos                          int
 	ctxFull                           bool
 	one                               [1]int
-	topIdx                            []int
+	topIdx                            []int // the last top-k of topLogits
+	topValid                          bool  // topIdx ranks this iteration's lastLogits
 
 	// Event state.
 	yield     func(trace.Event) bool
@@ -344,7 +345,7 @@ func (s *Session) run() {
 // and BRICK_PROFILE. It returns the sampled token, whether it ends
 // generation, and false when the run must stop.
 func (s *Session) iterate(it int, toks []int) (id int, eog, ok bool) {
-	s.tainted = false
+	s.tainted, s.topValid = false, false
 	if s.prof != nil {
 		s.prof.Start(it)
 		s.iterT0, s.consumer = time.Now(), 0
@@ -402,7 +403,7 @@ func (s *Session) sampleStep(it int) (int, bool) {
 		sid := id
 		f.payload.SampledID = &sid
 		f.payload.SampledProb = prob
-		f.payload.SampledRank = rank(s.lastLogits, id)
+		f.payload.SampledRank = s.rankOf(id)
 	}
 	return id, s.end(f)
 }
@@ -447,9 +448,24 @@ func (s *Session) piece(id int) string {
 	return s.m.Vocab.Piece(id)
 }
 
+// rankOf is the 1-based rank of id among the last logits: its place in the
+// top-k list LM_HEAD recorded for these logits when it is there (the
+// sampled token nearly always is), else a pass over the vocabulary.
+func (s *Session) rankOf(id int) int {
+	if s.topValid {
+		for i, t := range s.topIdx {
+			if t == id {
+				return i + 1
+			}
+		}
+	}
+	return rank(s.lastLogits, id)
+}
+
 // topLogits returns the cfg.TopK largest logits with their pieces.
 func (s *Session) topLogits(logits []float32) []trace.TokenScore {
 	s.topIdx = stats.TopK(logits, s.cfg.TopK, s.topIdx[:0])
+	s.topValid = &logits[0] == &s.lastLogits[0] && len(logits) == len(s.lastLogits)
 	out := make([]trace.TokenScore, len(s.topIdx))
 	for i, id := range s.topIdx {
 		out[i] = trace.TokenScore{ID: id, Score: float64(logits[id]), Piece: s.piece(id)}
