@@ -257,11 +257,20 @@ func parseGGUF(f *File, data []byte) error {
 	}
 	sorted := slices.Clone(infos)
 	slices.SortFunc(sorted, func(a, b info) int { return cmp.Compare(a.offset, b.offset) })
-	for i := 1; i < len(sorted); i++ {
-		a, b := sorted[i-1], sorted[i]
-		if a.size > 0 && b.size > 0 && a.offset+a.size > b.offset {
+	// Compare each tensor with the non-empty one reaching furthest so far:
+	// only neighbours would let an empty tensor in between hide an overlap.
+	var a *info
+	for i := range sorted {
+		b := &sorted[i]
+		if b.size == 0 {
+			continue
+		}
+		if a != nil && a.offset+a.size > b.offset {
 			return formatErr(p.name, ErrOverlap, "tensor %q data [offset %d, size %d] overlaps tensor %q [offset %d, size %d]",
 				b.t.Name, dataStart+b.offset, b.size, a.t.Name, dataStart+a.offset, a.size)
+		}
+		if a == nil || b.offset+b.size > a.offset+a.size {
+			a = b
 		}
 	}
 	f.Tensors = make([]*tensor.Tensor, len(infos))

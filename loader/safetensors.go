@@ -131,10 +131,19 @@ func parseSafetensors(name string, data []byte) ([]stTensor, int64, error) {
 	slices.SortFunc(out, func(a, b stTensor) int {
 		return cmp.Or(cmp.Compare(a.begin, b.begin), cmp.Compare(a.end, b.end), strings.Compare(a.hfName, b.hfName))
 	})
-	for i := 1; i < len(out); i++ {
-		a, b := out[i-1], out[i]
-		if a.end > b.begin && a.end > a.begin && b.end > b.begin {
+	// As for GGUF: compare with the non-empty tensor reaching furthest so
+	// far, so that an empty one in between cannot hide an overlap.
+	var a *stTensor
+	for i := range out {
+		b := &out[i]
+		if b.end == b.begin {
+			continue
+		}
+		if a != nil && a.end > b.begin {
 			return bad(ErrOverlap, "tensor %q data_offsets [%d, %d] overlap tensor %q [%d, %d]", b.hfName, b.begin, b.end, a.hfName, a.begin, a.end)
+		}
+		if a == nil || b.end > a.end {
+			a = b
 		}
 	}
 	return out, int64(dataStart), nil
