@@ -60,7 +60,9 @@ type kernelSet struct {
 	// rows at w[k*stride:] (k < 4) against nt activation rows,
 	// out[c*ostride+k] = dotQ[t](row k, xq[c*xqStride:], nb), each
 	// bit-identical to dotQ[t] of the same set: both the weight work and
-	// the activation work shared. Optional and left nil, as dotQxn.
+	// the activation work shared. Optional and left nil, as dotQxn. The
+	// avx2 Q8_0 entry assumes no activation quant is -128, which the Q8_0
+	// quantizers never produce (see q4x4_amd64.s).
 	dotQx4n [BF16 + 1]func(w []byte, stride int, xq []byte, xqStride, nb, nt int, out []float32, ostride int)
 	// roundF16(dst, x): dst[i] = x[i] rounded to IEEE half (nearest even)
 	// and widened back, the activation rounding for F16 weights. Optional.
