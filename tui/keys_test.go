@@ -494,3 +494,30 @@ func TestTokensPerSecond(t *testing.T) {
 		t.Errorf("without profiles: %.3f tok/s, want %.3f", got, want)
 	}
 }
+
+// TestCoalescedKeys: keys that arrive in one read reach Update as one
+// message of several runes (bubbletea's input parser); each must act.
+func TestCoalescedKeys(t *testing.T) {
+	runes := func(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+	m, _ := newModel(t, defaultRun(), DefaultOptions())
+	drive(t, m, runes("gs"))
+	if where(m.cur(t)) != "TaskStateEntered TOKENIZE i0 l-1" {
+		t.Errorf("gs: at %s", where(m.cur(t)))
+	}
+	drive(t, m, runes("2?"))
+	if m.focus != paneTensors || !m.showHelp {
+		t.Errorf("2?: focus %d, help %v", m.focus, m.showHelp)
+	}
+	// After : the rest is the command line's text.
+	drive(t, m, runes(":goto"))
+	if m.input != inputCommand || m.buf != "goto" {
+		t.Fatalf(":goto: input %d, buffer %q", m.input, m.buf)
+	}
+	drive(t, m, typed(" 9")...)
+	if ev := m.cur(t); ev.ID != 9 {
+		t.Errorf(":goto 9 typed in one read: at event %d", ev.ID)
+	}
+	if !drive(t, m, runes("sq")) {
+		t.Error("sq did not quit")
+	}
+}

@@ -290,6 +290,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.message = "restarted" // a step keeps the message
 		return m, cmd
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && m.input == inputNone {
+			return m, m.onKeys(msg)
+		}
 		return m, m.onKey(msg)
 	}
 	// Other messages go to the focused pane.
@@ -478,6 +481,22 @@ func (m *Model) errorWhat(i int) string {
 		}
 	}
 	return string(ev.State)
+}
+
+// onKeys handles keys that reached the program in one read ("sq" from a
+// fast typist, key repeat or a loaded machine): bubbletea delivers them as
+// one message of several runes, which no binding matches. Each is handled
+// in turn; once one opens the line editor (: or /) the rest is its text.
+func (m *Model) onKeys(msg tea.KeyMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	for i, r := range msg.Runes {
+		cmds = append(cmds, m.onKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+		if m.input != inputNone {
+			m.buf += string(msg.Runes[i+1:])
+			break
+		}
+	}
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
