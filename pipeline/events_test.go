@@ -137,11 +137,27 @@ func TestInjections(t *testing.T) {
 				if last.Type != trace.ExecutionFailed || last.Error != tc.code || !strings.Contains(last.Cause, tc.op) {
 					t.Fatalf("last event %s %q %q, want ExecutionFailed %s naming %s", last.Type, last.Error, last.Cause, tc.code, tc.op)
 				}
-				// No later-stage event: the event before the failure is
-				// the Entered of the producer's own state and layer.
-				prev := evs[len(evs)-2]
-				if prev.Type != trace.TaskStateEntered || prev.Payload.Layer != tc.layer {
-					t.Errorf("event before the failure: %s %s layer %d", prev.Type, prev.State, prev.Payload.Layer)
+				// No later-stage event: after the producer's Entered come
+				// only the Exited of the states left open, the producer's
+				// first, carrying the failure and the failing tensor's
+				// statistics (its NaN/Inf counted).
+				i := len(evs) - 2
+				for i > 0 && evs[i].Type == trace.TaskStateExited {
+					i--
+				}
+				prod := evs[i]
+				if prod.Type != trace.TaskStateEntered || prod.Payload.Layer != tc.layer {
+					t.Fatalf("last Entered before the failure: %s %s layer %d", prod.Type, prod.State, prod.Payload.Layer)
+				}
+				exit := evs[i+1]
+				stage := strings.TrimPrefix(tc.op, fmt.Sprintf("blk.%d.", tc.layer))
+				if exit.State != prod.State || len(exit.Payload.Issues) != 1 || exit.Payload.Issues[0].Op != tc.op ||
+					exit.Payload.Tensors[stage].Finite() {
+					t.Errorf("the producer %s exits with issues %+v and %s %+v; want the failure and the non-finite tensor",
+						prod.State, exit.Payload.Issues, stage, exit.Payload.Tensors[stage])
+				}
+				if n := len(evs) - 2 - i; n != 2 {
+					t.Errorf("%d states closed after the failure, want 2 (the producer's and its block)", n)
 				}
 				if s.Failure() == nil || s.Failure().Op != tc.op {
 					t.Errorf("failure %+v, want op %s", s.Failure(), tc.op)
@@ -450,8 +466,9 @@ func TestVocabOverflowAtEmbed(t *testing.T) {
 		s.Failure() == nil || s.Failure().Op != "embed" {
 		t.Errorf("last event %s %s %q, failure %+v; want ExecutionFailed VocabOverflow at embed naming id 600", last.Type, last.Error, last.Cause, s.Failure())
 	}
-	if prev := evs[len(evs)-2]; prev.Type != trace.TaskStateEntered || prev.State != trace.Embed {
-		t.Errorf("event before the failure: %s %s, want EMBED entered", prev.Type, prev.State)
+	if prev := evs[len(evs)-2]; prev.Type != trace.TaskStateExited || prev.State != trace.Embed ||
+		len(prev.Payload.Issues) != 1 || prev.Payload.Issues[0].Code != trace.CodeVocabOverflow {
+		t.Errorf("event before the failure: %s %s, want EMBED exited with the VocabOverflow issue", prev.Type, prev.State)
 	}
 }
 

@@ -285,6 +285,7 @@ func (s *Session) Events() iter.Seq[trace.Event] {
 			is := trace.Issue{Severity: trace.SevError, Code: "InternalError", Message: fmt.Sprintf("engine panic: %v", r),
 				Hint: "this is a bug in infertrace; please report it with the trace file"}
 			s.failure = &is
+			s.closeOpen()
 			s.emit(trace.Event{Type: trace.ExecutionFailed, Error: is.Code, Cause: is.Message, Hint: is.Hint})
 		}()
 		s.run()
@@ -326,6 +327,7 @@ func (s *Session) run() {
 	switch {
 	case s.stopped:
 	case s.failure != nil:
+		s.closeOpen()
 		s.emit(trace.Event{Type: trace.ExecutionFailed, Error: s.failure.Code, Cause: s.failure.Message, Hint: s.failure.Hint})
 	default:
 		ev := trace.Event{Type: trace.ExecutionSucceeded}
@@ -541,6 +543,30 @@ func (s *Session) end(f *frame) bool {
 		s.emit(trace.Event{Type: trace.TaskStateExited, State: f.state, Payload: f.payload})
 	}
 	return !s.halted()
+}
+
+// closeOpen exits the states a failure left open, innermost first, so that
+// the history stays well formed (every Entered has its Exited) and keeps
+// what they had computed: the producer's state exits with the statistics
+// of its outputs so far, the failing tensor's included, and the failure
+// as an issue.
+func (s *Session) closeOpen() {
+	first := true
+	for s.depth > 0 {
+		s.depth--
+		f := &s.frames[s.depth]
+		if !f.rec || s.stopped {
+			continue
+		}
+		f.payload.DurationUS = float64(time.Since(f.start).Nanoseconds()) / 1e3
+		f.payload.Issues = append(f.payload.Issues, s.pending...)
+		s.pending = s.pending[:0]
+		if first && s.failure != nil {
+			f.payload.Issues = append(f.payload.Issues, *s.failure)
+		}
+		first = false
+		s.emit(trace.Event{Type: trace.TaskStateExited, State: f.state, Payload: f.payload})
+	}
 }
 
 // parentID is the id of the innermost recorded open state (0 at top level).

@@ -165,8 +165,17 @@ type JSONWriter struct {
 	lastID int64
 	n      int
 	tally  Tally
+	open   []openEntered // states entered and not exited, outermost first
 	closed bool
 	err    error // first write error; later writes return it
+}
+
+// openEntered is a state the document has entered and not yet exited.
+type openEntered struct {
+	state            State
+	iteration, layer int
+	parent           int64
+	at               time.Time
 }
 
 // NewJSONWriter writes the header of a document to w and opens its events
@@ -285,6 +294,21 @@ func (jw *JSONWriter) write(ev Event) error {
 	jw.n++
 	jw.lastID = ev.ID
 	jw.tally.Add(ev)
+	switch ev.Type {
+	case TaskStateEntered:
+		o := openEntered{state: ev.State, layer: NoLayer, at: ev.Time}
+		if p := ev.Payload; p != nil {
+			o.iteration, o.layer, o.parent = p.Iteration, p.Layer, p.Parent
+		}
+		jw.open = append(jw.open, o)
+	case TaskStateExited:
+		for i := len(jw.open) - 1; i >= 0; i-- {
+			if jw.open[i].state == ev.State {
+				jw.open = jw.open[:i]
+				break
+			}
+		}
+	}
 	return nil
 }
 
@@ -338,14 +362,16 @@ func (jw *JSONWriter) close(s Summary) error {
 }
 
 // Abort appends an ExecutionAborted event (error "Interrupted", cause
-// reason) and closes the document with status ABORTED. It is a no-op on a
-// closed writer, so a signal handler and the normal exit path may race.
+// reason), after an Exited for every state still open, and closes the
+// document with status ABORTED. It is a no-op on a closed writer, so a
+// signal handler and the normal exit path may race.
 func (jw *JSONWriter) Abort(reason string) error {
 	return jw.terminate(Event{Type: ExecutionAborted, Error: "Interrupted", Cause: reason})
 }
 
-// Fail appends an ExecutionFailed event and closes the document with status
-// FAILED; a no-op on a closed writer.
+// Fail appends an ExecutionFailed event, after an Exited for every state
+// still open, and closes the document with status FAILED; a no-op on a
+// closed writer.
 func (jw *JSONWriter) Fail(code, cause, hint string) error {
 	return jw.terminate(Event{Type: ExecutionFailed, Error: code, Cause: cause, Hint: hint})
 }
@@ -356,7 +382,19 @@ func (jw *JSONWriter) terminate(ev Event) error {
 	if jw.closed {
 		return nil
 	}
-	werr := jw.write(ev)
+	// Exit the states the run was in, innermost first, so that the
+	// document stays a well-formed history.
+	var werr error
+	for i := len(jw.open) - 1; i >= 0 && werr == nil; i-- {
+		o := jw.open[i]
+		now := time.Now()
+		werr = jw.write(Event{Type: TaskStateExited, State: o.state, Time: now, Payload: &Payload{Iteration: o.iteration,
+			Layer: o.layer, Parent: o.parent, DurationUS: float64(now.Sub(o.at).Nanoseconds()) / 1e3}})
+	}
+	if werr != nil {
+		return errors.Join(werr, jw.close(Summary{}))
+	}
+	werr = jw.write(ev)
 	return errors.Join(werr, jw.close(Summary{}))
 }
 

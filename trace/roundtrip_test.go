@@ -159,8 +159,18 @@ func TestWriterAssignsIDsAndAbortIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ReadAll: %v\n%s", err, buf.String())
 	}
-	if len(evs) != 3 {
-		t.Fatalf("got %d events, want 3 (started, entered, aborted)", len(evs))
+	if len(evs) != 4 {
+		t.Fatalf("got %d events, want 4 (started, entered, the open state exited, aborted)", len(evs))
+	}
+	if ex := evs[2]; ex.Type != TaskStateExited || ex.State != Tokenize || ex.Payload == nil || ex.Payload.Layer != NoLayer {
+		t.Errorf("event 3 %+v, want TOKENIZE exited by the abort", ex)
+	}
+	var v Validator
+	for _, ev := range evs {
+		v.Check(ev)
+	}
+	if vs := v.Finish(); len(vs) > 0 {
+		t.Errorf("the aborted document does not validate: %v", vs)
 	}
 	for i, ev := range evs {
 		if ev.ID != int64(i+1) || ev.PreviousID != int64(i) {
@@ -170,8 +180,8 @@ func TestWriterAssignsIDsAndAbortIsIdempotent(t *testing.T) {
 	if evs[0].Run == nil || evs[0].Run.Prompt != h.Run.Prompt {
 		t.Errorf("ExecutionStarted input = %+v, want the header's run info", evs[0].Run)
 	}
-	if evs[2].Type != ExecutionAborted || evs[2].Cause != "interrupt" {
-		t.Errorf("last event %+v, want ExecutionAborted", evs[2])
+	if evs[3].Type != ExecutionAborted || evs[3].Cause != "interrupt" {
+		t.Errorf("last event %+v, want ExecutionAborted", evs[3])
 	}
 	if sum == nil || sum.Status != StatusAborted {
 		t.Errorf("summary %+v, want ABORTED", sum)

@@ -143,12 +143,10 @@ func (v *Validator) Check(ev Event) {
 			break
 		}
 		v.terminal, v.terminalTy = ev.ID, ev.Type
-		// A failed or aborted run may stop inside states; a successful
-		// one must have closed them all.
-		if ev.Type == ExecutionSucceeded {
-			for _, o := range v.open {
-				v.add(o.id, "unclosed", "%s was never exited", o.state)
-			}
+		// Every state is exited before the final event, whatever the
+		// outcome: a failed or aborted run exits the states it was in.
+		for _, o := range v.open {
+			v.add(o.id, "unclosed", "%s was never exited (before the final %s)", o.state, ev.Type)
 		}
 		v.open = v.open[:0]
 	default:

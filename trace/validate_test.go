@@ -76,8 +76,11 @@ func TestValidate(t *testing.T) {
 		{"unclosed at success", func(e []Event) []Event {
 			return renumber(append(e[:6:6], Event{Type: ExecutionSucceeded}))
 		}, []string{"unclosed"}, "TRANSFORMER_BLOCK was never exited"},
-		{"open states at failure are fine", func(e []Event) []Event {
+		{"open states at failure", func(e []Event) []Event {
 			return renumber(append(e[:5:5], Event{Type: ExecutionFailed, Error: CodeNaN}))
+		}, []string{"unclosed", "unclosed"}, "TRANSFORMER_BLOCK was never exited (before the final ExecutionFailed)"},
+		{"states exited before the failure", func(e []Event) []Event {
+			return renumber(append(e[:7:7], Event{Type: ExecutionFailed, Error: CodeNaN}))
 		}, nil, ""},
 		{"no final event", func(e []Event) []Event { return e[:7] }, []string{"final"}, "no final"},
 		{"two final events", func(e []Event) []Event {
