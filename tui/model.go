@@ -504,6 +504,9 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 	if key.Matches(msg, k.Quit) && (msg.String() == "ctrl+c" || m.input == inputNone && !m.bpList) {
 		return tea.Quit
 	}
+	if m.preparing {
+		return nil // nothing to step through until the index is built
+	}
 	if m.input != inputNone {
 		return m.onInputKey(msg)
 	}

@@ -22,6 +22,7 @@ type replaySource struct {
 	ix        *trace.Index
 	next      int
 	truncated error // the index covers only a readable prefix
+	closed    bool
 }
 
 // NewReplaySource opens the trace file path and checks its header; the
@@ -58,16 +59,32 @@ func (r *replaySource) Prepare(progress func(done, total int64)) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed { // closed while indexing (the user quit)
+		ix.Close()
+		return fmt.Errorf("%s: replay closed", r.path)
+	}
+	if r.ix != nil {
+		r.ix.Close() // indexed twice: keep the newer
+	}
 	r.ix, r.truncated = ix, err
 	return nil
 }
 
 func (r *replaySource) index() (*trace.Index, error) {
-	if r.ix == nil {
-		if err := r.Prepare(nil); err != nil {
-			return nil, err
-		}
+	r.mu.Lock()
+	ix, closed := r.ix, r.closed
+	r.mu.Unlock()
+	switch {
+	case closed:
+		return nil, fmt.Errorf("%s: replay closed", r.path)
+	case ix != nil:
+		return ix, nil
 	}
+	if err := r.Prepare(nil); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.ix, nil
 }
 
@@ -116,6 +133,7 @@ func (r *replaySource) Info() SourceInfo {
 func (r *replaySource) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	if r.ix == nil {
 		return nil
 	}

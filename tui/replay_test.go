@@ -220,6 +220,16 @@ func TestIndexingProgress(t *testing.T) {
 	if !strings.Contains(v, "indexing big.json") || !strings.Contains(v, " 50%") {
 		t.Fatalf("progress screen:\n%s", v)
 	}
+	// Keys wait for the index (a step would read the source meanwhile);
+	// q still quits.
+	if _, cmd := m.Update(keys("s")[0]); cmd != nil || m.running {
+		t.Error("s while indexing started a motion")
+	}
+	if _, cmd := m.Update(keys("q")[0]); cmd == nil {
+		t.Error("q while indexing does not quit")
+	} else if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Error("q while indexing does not quit")
+	}
 	close(src.release)
 	drive(t, m, <-prepared)
 	if m.preparing || where(m.cur(t)) != "ExecutionStarted" {
