@@ -1,9 +1,11 @@
 package loader
 
 import (
+	"cmp"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,6 +35,27 @@ func checkParsed(t *testing.T, name string, f *File, err error) {
 	for _, tn := range f.Tensors {
 		if size, err := tensorBytes(tn); err != nil || uint64(len(tn.Data)) != size {
 			t.Fatalf("tensor %q: %d data bytes, shape says %d (%v)", tn.Name, len(tn.Data), size, err)
+		}
+	}
+	// Non-empty tensors never share bytes.
+	type span struct {
+		start, end int64
+		name       string
+	}
+	var spans []span
+	for i, tn := range f.Tensors {
+		if len(tn.Data) > 0 {
+			spans = append(spans, span{f.offsets[i], f.offsets[i] + int64(len(tn.Data)), tn.Name})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i, furthest := 1, 0; i < len(spans); i++ {
+		if spans[i].start < spans[furthest].end {
+			t.Fatalf("tensor %q [%d, %d) overlaps %q [%d, %d)", spans[i].name, spans[i].start, spans[i].end,
+				spans[furthest].name, spans[furthest].start, spans[furthest].end)
+		}
+		if spans[i].end > spans[furthest].end {
+			furthest = i
 		}
 	}
 	if _, err := f.Config(); err != nil {
