@@ -21,7 +21,6 @@ func requireAVX2(t testing.TB) {
 // floatLens covers the 32- and 8-wide loops and every scalar tail length.
 var floatLens = []int{0, 1, 2, 3, 7, 8, 9, 15, 16, 31, 32, 33, 39, 40, 63, 64, 65, 100, 255, 256, 257, 768, 2053}
 
-
 // dotTol bounds |fast - reference| for two float32 dot products of n terms
 // that differ only in summation order: each is within depth*u*sum|a_i b_i|
 // of the exact value, where depth is its longest addition chain (n/4 + 1
