@@ -521,3 +521,38 @@ func TestCoalescedKeys(t *testing.T) {
 		t.Error("sq did not quit")
 	}
 }
+
+// TestEngineStopsWithTheDebugger: a live source is not pulled past the
+// event a motion stops at (the engine does not run ahead, and
+// --trace-output holds what was stepped through), for every motion.
+func TestEngineStopsWithTheDebugger(t *testing.T) {
+	for _, tc := range []struct {
+		run  fakeRun
+		opts Options
+		keys []string
+	}{
+		{defaultRun(), DefaultOptions(), []string{"s", "s", "s"}},
+		{defaultRun(), DefaultOptions(), []string{"s", "s", "s", "n", "n"}},
+		{defaultRun(), DefaultOptions(), []string{"t", "t"}},
+		{defaultRun(), Options{Breakpoints: []string{"FFN layer=1"}}, []string{"c", "c"}},
+		{defaultRun(), Options{Breakpoints: []string{"if prob<0.8"}}, []string{"c"}},
+		{nanContinueRun(), DefaultOptions(), []string{"c"}},
+		{nanContinueRun(), Options{}, []string{"e"}},
+		{defaultRun(), DefaultOptions(), []string{":", "goto 120"}},
+	} {
+		m, src := newModel(t, tc.run, tc.opts)
+		for i := 0; i < len(tc.keys); i++ {
+			if tc.keys[i] == ":" {
+				drive(t, m, keys(":")...)
+				i++
+				drive(t, m, typed(tc.keys[i])...)
+				continue
+			}
+			drive(t, m, keys(tc.keys[i])...)
+		}
+		if src.i != m.cursor+1 {
+			t.Errorf("%v %v: stopped at event %d (%s), the source was pulled to %d", tc.opts.Breakpoints, tc.keys,
+				m.cur(t).ID, where(m.cur(t)), src.i)
+		}
+	}
+}

@@ -227,6 +227,7 @@ func waitProgress(ch chan progressMsg, fin chan struct{}) tea.Cmd {
 
 func (m *Model) fetchCmd(n int) tea.Cmd {
 	f, gen := m.f, m.gen
+	mayStop := m.batchStop()
 	return func() tea.Msg {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -243,11 +244,46 @@ func (m *Model) fetchCmd(n int) tea.Cmd {
 				return eventsMsg{gen, evs, err}
 			}
 			evs = append(evs, ev)
-			if time.Now().After(deadline) {
+			if mayStop(&ev) || time.Now().After(deadline) {
 				break
 			}
 		}
 		return eventsMsg{gen, evs, nil}
+	}
+}
+
+// batchStop returns a predicate, safe to call off the UI goroutine, that
+// ends a batch of events at one where the current motion may stop (a
+// breakpoint, an error, the next block or token), so that a live engine
+// does not run ahead of where the debugger stops, nor --trace-output
+// record past it. Ending a batch early is always safe: advance fetches
+// again when the motion goes on.
+func (m *Model) batchStop() func(*trace.Event) bool {
+	mo, boe := m.mo, m.opts.BreakOnError
+	bps := append(Breakpoints(nil), m.bps...)
+	errSeen := m.h.firstErr >= 0
+	return func(ev *trace.Event) bool {
+		n := summarize(ev)
+		if n.flags&(flagIssue|flagFailed) != 0 || !errSeen && n.isError() {
+			return boe || mo.g == goalError || mo.g == goalStep
+		}
+		switch mo.g {
+		case goalStep:
+			return true
+		case goalEnd, goalGoto, goalSearch, goalError:
+			return false
+		}
+		if bps.match(&n) >= 0 {
+			return true
+		}
+		entered := n.typ() == trace.TaskStateEntered && n.state() != trace.KernelLaunch
+		switch mo.g {
+		case goalLayer:
+			return entered && (n.state() == trace.TransformerBlock || n.layer < 0)
+		case goalToken:
+			return entered && n.iter != mo.iter
+		}
+		return false
 	}
 }
 
@@ -383,8 +419,11 @@ func (m *Model) advance() tea.Cmd {
 		}
 		m.fetching = true
 		n := 512
-		if m.mo.g == goalStep {
+		switch m.mo.g {
+		case goalStep:
 			n = 1
+		case goalGoto:
+			n = max(1, min(n, m.mo.target+1-m.h.Len()))
 		}
 		return m.fetchCmd(n)
 	}
