@@ -54,6 +54,7 @@ func TestHostileTraceCLI(t *testing.T) {
 			"event 1 payload"},
 		{"payload value beyond float32", header + `{"id":1,"previousEventId":0,"type":"TaskStateEntered","stateEnteredEventDetails":{"name":"EMBED","input":"{\"values\":{\"x\":[1e39]}}"}}]}`,
 			"event 1 payload"},
+		{"data after the document", string(g) + "{}", "after the end of the document"},
 		{"garbage between events", string(g[:bytes.Index(g, []byte("\n{\"id\":3,"))]) + "@@@" + string(g[bytes.Index(g, []byte("\n{\"id\":3,")):]),
 			"invalid character '@'"},
 	}

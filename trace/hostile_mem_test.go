@@ -55,6 +55,10 @@ func hostileTraces() []hostileTrace {
 		{"1 MB string", h + entered(1, `{"text":"`+strings.Repeat("a", 1<<20)+`"}`) + "]}", "", 1},
 		{"shape of 50000 dims", h + entered(1, `{"shape":[`+strings.Repeat("1,", 50000)+`1]}`) + "]}", "", 1},
 		{"unterminated 1 MB string", h + `{"id":1,"type":"` + strings.Repeat("a", 1<<20), "trace truncated", 1},
+		{"data after the document", `{"format":"infertrace/v1","events":[],"summary":{"status":"SUCCEEDED"}}garbage`, "after the end of the document", 1},
+		{"a second document", `{"format":"infertrace/v1","events":[]} {"format":"infertrace/v1","events":[]}`, "after the end of the document", 1},
+		{"data after a document without events", `{"format":"infertrace/v1"}[]`, "after the end of the document", 1},
+		{"white space after the document", "{\"format\":\"infertrace/v1\",\"events\":[]}\n\t \n", "", 1},
 		{"5000 open states", nested.String(), "", 5000},
 		{"20000 empty events", tiny.String(), "", 20000},
 	}

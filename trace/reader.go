@@ -97,6 +97,9 @@ func openReader(r io.Reader, name string, limit int64) (*Reader, error) {
 			return nil, rd.wrap(err, "reading the header")
 		}
 		if key == "" { // end of the document without events
+			if err := rd.atEnd(); err != nil {
+				return nil, err
+			}
 			rd.state = done
 			break
 		}
@@ -290,7 +293,7 @@ func (rd *Reader) finish() error {
 			return rd.wrap(err, "reading the summary")
 		}
 		if key == "" {
-			return nil
+			return rd.atEnd()
 		}
 		rd.cr.mark = rd.dec.InputOffset()
 		var dst any = new(json.RawMessage)
@@ -301,6 +304,19 @@ func (rd *Reader) finish() error {
 			return rd.wrap(err, fmt.Sprintf("reading member %q", key))
 		}
 	}
+}
+
+// atEnd checks that only white space follows the document's closing
+// brace (a trace with data appended is not one document).
+func (rd *Reader) atEnd() error {
+	tok, err := rd.dec.Token()
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return rd.prefix(fmt.Errorf("invalid trace at byte %d: data after the end of the document: %w", rd.dec.InputOffset(), err))
+	}
+	return rd.prefix(fmt.Errorf("invalid trace at byte %d: %v after the end of the document", rd.dec.InputOffset(), tok))
 }
 
 // Close closes the file opened by OpenFile.

@@ -173,6 +173,9 @@ func parseTrailer(tail []byte, off int64, name string, count int) (*Summary, err
 	case len(t) == 0:
 		return nil, wrap(fmt.Errorf("%w at byte %d after %d events (reading the summary)", ErrTruncated, off+int64(len(tail)), count))
 	case t[0] == '}':
+		if rest := bytes.TrimLeft(t[1:], " \t\r\n"); len(rest) > 0 {
+			return nil, wrap(fmt.Errorf("invalid trace at byte %d: data after the end of the document", off+int64(len(tail)-len(rest))))
+		}
 		return nil, nil
 	case t[0] != ',':
 		return nil, wrap(fmt.Errorf("invalid trace at byte %d: unexpected %q after the events", off+int64(len(tail)-len(t)), t[0]))
@@ -188,6 +191,14 @@ func parseTrailer(tail []byte, off int64, name string, count int) (*Summary, err
 			return nil, wrap(fmt.Errorf("%w at byte %d after %d events (reading the summary)", ErrTruncated, off+int64(len(tail)), count))
 		}
 		return nil, wrap(fmt.Errorf("invalid trace after the events (reading the summary): %w", err))
+	}
+	// As Reader.atEnd: only white space may follow the document.
+	if tok, err := dec.Token(); !errors.Is(err, io.EOF) {
+		at := off + int64(len(tail)-len(t)) - 1 + dec.InputOffset()
+		if err != nil {
+			return nil, wrap(fmt.Errorf("invalid trace at byte %d: data after the end of the document: %w", at, err))
+		}
+		return nil, wrap(fmt.Errorf("invalid trace at byte %d: %v after the end of the document", at, tok))
 	}
 	return trailer.Summary, nil
 }
