@@ -112,18 +112,26 @@
 	VMOVUPS off(R11)(AX*1), Y15 \
 	FMA3(Y9, Y10, Y11)
 
-// F32PASS(name, end, off): the 32-value loop of one accumulator j (off = 32j).
-#define F32PASS(name, end, off) \
+// F32PASS(name, mid, end, off): the 32-value loop of one accumulator j
+// (off = 32j), two chunks per iteration.
+#define F32PASS(name, mid, end, off) \
 	ZERO12          \
 	XORQ AX, AX     \
 	MOVQ CX, DX     \
 name:               \
+	CMPQ DX, $64    \
+	JLT  mid    \
+	F32STEP(off)    \
+	F32STEP(off+128) \
+	ADDQ $256, AX   \
+	SUBQ $64, DX    \
+	JMP  name       \
+mid:            \
 	CMPQ DX, $32    \
-	JLT  end  \
+	JLT  end        \
 	F32STEP(off)    \
 	ADDQ $128, AX   \
 	SUBQ $32, DX    \
-	JMP  name       \
 end:
 
 // STORE12: out[c*ostride+r] = X(3r+c), with SI = out and BX = ostride
@@ -168,7 +176,7 @@ TEXT ·dotF32x4x3AVX2(SB), 0, $768-56
 	MOVQ n+32(FP), CX
 
 	// j = 0, then the 8-value loop into acc0 as the one-row kernel does.
-	F32PASS(f32t0, f32t0e, 0)
+	F32PASS(f32t0, f32t0m, f32t0e, 0)
 
 f32t0r8:
 	CMPQ DX, $8
@@ -183,14 +191,14 @@ f32t0done:
 	MOVQ DX, R13 // and length
 	SAVE12(0)
 
-	F32PASS(f32t1, f32t1e, 32)
+	F32PASS(f32t1, f32t1m, f32t1e, 32)
 	ADD12(0)     // acc0 + acc1
 	SAVE12(0)
 
-	F32PASS(f32t2, f32t2e, 64)
+	F32PASS(f32t2, f32t2m, f32t2e, 64)
 	SAVE12(384)
 
-	F32PASS(f32t3, f32t3e, 96)
+	F32PASS(f32t3, f32t3m, f32t3e, 96)
 	ADD12(384)   // acc2 + acc3
 	ADD12(0)     // (acc0+acc1) + (acc2+acc3)
 	HSUM12
@@ -237,19 +245,27 @@ f32tstore:
 	VCVTPH2PS hoff(R11)(SI*1), Y15 \
 	FMA3(Y9, Y10, Y11)
 
-#define F16PASS(name, end, off, hoff) \
-	ZERO12           \
-	XORQ AX, AX      \
-	XORQ SI, SI      \
-	MOVQ CX, DX      \
-name:                \
-	CMPQ DX, $32     \
-	JLT  end   \
-	F16STEP(off, hoff) \
-	ADDQ $128, AX    \
-	ADDQ $64, SI     \
-	SUBQ $32, DX     \
-	JMP  name        \
+#define F16PASS(name, mid, end, off, hoff) \
+	ZERO12                  \
+	XORQ AX, AX             \
+	XORQ SI, SI             \
+	MOVQ CX, DX             \
+name:                       \
+	CMPQ DX, $64            \
+	JLT  mid                \
+	F16STEP(off, hoff)      \
+	F16STEP(off+128, hoff+64) \
+	ADDQ $256, AX           \
+	ADDQ $128, SI           \
+	SUBQ $64, DX            \
+	JMP  name               \
+mid:                        \
+	CMPQ DX, $32            \
+	JLT  end                \
+	F16STEP(off, hoff)      \
+	ADDQ $128, AX           \
+	ADDQ $64, SI            \
+	SUBQ $32, DX            \
 end:
 
 // HALFTO(reg, dst): dst[0] = float32 of the half at (reg)(SI*1). Clobbers BX.
@@ -273,7 +289,7 @@ TEXT ·dotF16x4x3AVX2(SB), 0, $768-56
 	LEAQ (R14)(BX*1), R15
 	MOVQ n+32(FP), CX
 
-	F16PASS(f16t0, f16t0e, 0, 0)
+	F16PASS(f16t0, f16t0m, f16t0e, 0, 0)
 
 f16t0r8:
 	CMPQ DX, $8
@@ -289,14 +305,14 @@ f16t0done:
 	MOVQ DX, R13 // and length
 	SAVE12(0)
 
-	F16PASS(f16t1, f16t1e, 32, 16)
+	F16PASS(f16t1, f16t1m, f16t1e, 32, 16)
 	ADD12(0)
 	SAVE12(0)
 
-	F16PASS(f16t2, f16t2e, 64, 32)
+	F16PASS(f16t2, f16t2m, f16t2e, 64, 32)
 	SAVE12(384)
 
-	F16PASS(f16t3, f16t3e, 96, 48)
+	F16PASS(f16t3, f16t3m, f16t3e, 96, 48)
 	ADD12(384)
 	ADD12(0)
 	HSUM12
