@@ -92,10 +92,12 @@ func stepToNaN(t *testing.T, s *tmuxSession, mode string) {
 	if !strings.Contains(scr, "NumericalError.NaN") {
 		t.Errorf("screen does not show the NaN alert:\n%s", scr)
 	}
-	// The timeline opens the failing block at the producing state, marked.
+	// The run stops at the producing transition: the timeline's cursor
+	// (or, in older traces, an error mark) is on the FFN row.
 	producer := false
 	for _, l := range strings.Split(scr, "\n") {
-		producer = producer || strings.Contains(l, "✗") && strings.Contains(l, "FFN")
+		tl, _, _ := strings.Cut(l, "│") // the timeline column
+		producer = producer || (strings.Contains(tl, "▶") || strings.Contains(tl, "✗")) && strings.Contains(tl, "FFN")
 	}
 	if !producer {
 		t.Errorf("timeline does not mark the producing FFN:\n%s", scr)
@@ -325,5 +327,54 @@ func TestTUIInterruptContinue(t *testing.T) {
 	s.send("q")
 	if scr := s.waitFor("EXIT=", 5*time.Second); !strings.Contains(scr, "EXIT=0") {
 		t.Errorf("q did not exit 0:\n%s", scr)
+	}
+}
+
+// TestTUITraceOutputStopsAtBreakpoint: --trace-output holds what was
+// stepped through — the engine stops where the debugger stops, so after
+// `:break FFN layer=2`, c and q the file ends with that FFN's entry and
+// ExecutionAborted, and validates.
+func TestTUITraceOutputStopsAtBreakpoint(t *testing.T) {
+	model := refdata.Path(t, "stories260K", "stories260K.gguf")
+	dir := t.TempDir()
+	bin := sharedBinary(t)
+	tr := filepath.Join(dir, "stopped.json")
+	s := newTmux(t, dir, 100, 30, fmt.Sprintf("%q run -m %q -n 4 --temp 0 --tui --trace-output %q", bin, model, tr))
+	s.waitFor("#1 ", 15*time.Second)
+	s.tmux("send-keys", "-t", "main", "-l", ":break FFN layer=2")
+	s.send("Enter")
+	s.waitFor("breakpoint 1: FFN layer=2", 5*time.Second)
+	s.send("c")
+	s.waitFor("breakpoint 1: FFN", 10*time.Second)
+	s.send("q")
+	if scr := s.waitFor("EXIT=", 5*time.Second); !strings.Contains(scr, "EXIT=0") {
+		t.Fatalf("q did not exit 0:\n%s", scr)
+	}
+	if out, err := exec.Command(bin, "validate", tr).CombinedOutput(); err != nil {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+	_, evs, _, err := trace.ReadAll(mustOpen(t, tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) < 2 {
+		t.Fatalf("%d events", len(evs))
+	}
+	// The last entry is the breakpoint's; the abort only exits the
+	// states left open (FFN, the block) before ExecutionAborted.
+	var stop trace.Event
+	for _, ev := range evs {
+		if ev.Type == trace.TaskStateEntered {
+			stop = ev
+		}
+	}
+	last := evs[len(evs)-1]
+	if last.Type != trace.ExecutionAborted || stop.State != trace.FFN || stop.Payload == nil ||
+		stop.Payload.Layer != 2 || stop.Payload.Iteration != 0 {
+		t.Errorf("file's last entry %s %s (event %d), final %s; want FFN layer 2 iteration 0 and ExecutionAborted",
+			stop.Type, stop.State, stop.ID, last.Type)
+	}
+	if n := len(evs) - int(stop.ID); n > 3 {
+		t.Errorf("%d events after the breakpoint's entry, want at most the FFN and block exits and the abort", n)
 	}
 }

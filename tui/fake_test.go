@@ -108,9 +108,16 @@ func (r fakeRun) events() []trace.Event {
 				continue
 			}
 			if r.nanAt == [2]int{it, l} {
-				emit(trace.Event{Type: trace.TaskStateEntered, State: trace.FFN, Payload: entered(trace.FFN, it, l)})
+				// --on-error stop: the engine exits the states it was in
+				// (the producer with the failing tensor and the issue),
+				// then fails the execution.
 				bad := stats.Compute([]float32{float32(math.NaN()), 1, 2})
 				is := trace.NumericalIssue(fmt.Sprintf("blk.%d.ffn_out", l), trace.FFN, l, it, bad)
+				out := tens(seed+2, "ffn_gate", "ffn_up", "ffn_act")
+				out["ffn_out"] = bad
+				state(trace.FFN, it, l, &trace.Payload{Tensors: out, Issues: []trace.Issue{is}})
+				emit(trace.Event{Type: trace.TaskStateExited, State: trace.TransformerBlock,
+					Payload: &trace.Payload{Iteration: it, Layer: l, Tensors: map[string]stats.Summary{"ffn_out": bad}}})
 				emit(trace.Event{Type: trace.ExecutionFailed, Error: is.Code, Cause: is.Message, Hint: is.Hint})
 				return evs
 			}

@@ -37,14 +37,15 @@ func TestMotionKeys(t *testing.T) {
 		{"next token", defaultRun(), DefaultOptions(), []string{"s", "s", "s", "t"}, "TaskStateEntered EMBED i1 l-1", "", false},
 		{"next token twice", defaultRun(), DefaultOptions(), []string{"s", "s", "s", "t", "t"}, "TaskStateEntered EMBED i2 l-1", "", false},
 		{"continue to end", defaultRun(), DefaultOptions(), []string{"c"}, "ExecutionSucceeded", "end of run", false},
-		{"continue to NaN", nanRun(), DefaultOptions(), []string{"s", "s", "s", "c"}, "ExecutionFailed", "NumericalError.NaN", true},
-		{"next token stops at NaN", nanRun(), DefaultOptions(), []string{"s", "s", "s", "t", "t"}, "ExecutionFailed", "stopped at error", true},
-		{"run to error", nanRun(), Options{}, []string{"e"}, "ExecutionFailed", "stopped at error", true},
+		{"continue to NaN", nanRun(), DefaultOptions(), []string{"s", "s", "s", "c"}, "TaskStateExited FFN i1 l3", "NumericalError.NaN in blk.3.ffn_out", true},
+		{"next token stops at NaN", nanRun(), DefaultOptions(), []string{"s", "s", "s", "t", "t"}, "TaskStateExited FFN i1 l3", "stopped at error", true},
+		{"run to error", nanRun(), Options{}, []string{"e"}, "TaskStateExited FFN i1 l3", "stopped at error", true},
+		{"run to the failure", nanRun(), Options{}, []string{"e", "e"}, "ExecutionFailed", "stopped at error: NumericalError.NaN", true},
 		{"break on state", defaultRun(), DefaultOptions(), append([]string{":"}, "break FFN layer=2"), "TaskStateEntered FFN i0 l2", "breakpoint 1", false},
 		{"break on iteration", defaultRun(), DefaultOptions(), append([]string{":"}, "break SAMPLE iteration=2"), "TaskStateEntered SAMPLE i2 l-1", "breakpoint 1", false},
 		{"break if prob", defaultRun(), Options{Breakpoints: []string{"if prob<0.8"}}, []string{"c"}, "TaskStateExited SAMPLE i0 l-1", "breakpoint 1: if prob<0.8", false},
 		{"break if std", defaultRun(), Options{Breakpoints: []string{"if std>1.5"}}, []string{"c"}, "", "breakpoint 1: if std>1.5", false},
-		{"break if nan (stop)", nanRun(), Options{Breakpoints: []string{"if nan"}}, []string{"c"}, "ExecutionFailed", "breakpoint 1: if nan", true},
+		{"break if nan (stop)", nanRun(), Options{Breakpoints: []string{"if nan"}}, []string{"c"}, "TaskStateExited FFN i1 l3", "breakpoint 1: if nan", true},
 		{"break if nan (continue)", nanContinueRun(), Options{Breakpoints: []string{"if nan"}}, []string{"c"}, "TaskStateExited FFN i1 l3", "breakpoint 1: if nan", true},
 		{"break if inf never", nanContinueRun(), Options{Breakpoints: []string{"if inf"}}, []string{"c"}, "ExecutionSucceeded", "end of run", true},
 		{"continue stops at the producer", nanContinueRun(), DefaultOptions(), []string{"c"}, "TaskStateExited FFN i1 l3", "NumericalError.NaN in blk.3.ffn_out", true},
@@ -347,6 +348,10 @@ func TestNaNScreen(t *testing.T) {
 	}
 	if !strings.Contains(row, " 1/0 ") {
 		t.Errorf("tensor row does not count the NaN: %q", row)
+	}
+	// The failing tensor is selected: its statistics fill the detail line.
+	if !strings.Contains(v, "› ffn_out min 1 max 2 ") {
+		t.Errorf("the NaN tensor is not selected:\n%s", v)
 	}
 }
 

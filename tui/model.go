@@ -463,6 +463,7 @@ func (m *Model) stopReason() string {
 		return ""
 	}
 	if m.stopsAsError(m.cursor) && (m.opts.BreakOnError || m.mo.g == goalError) {
+		m.selectNonFinite()
 		return "stopped at error: " + m.errorWhat(m.cursor)
 	}
 	if m.mo.g == goalError {
@@ -493,6 +494,23 @@ func (m *Model) stopReason() string {
 func (m *Model) stopsAsError(i int) bool {
 	n := &m.h.nodes[i]
 	return n.flags&(flagIssue|flagFailed) != 0 || n.isError() && i == m.h.firstErr
+}
+
+// selectNonFinite selects, in the tensor pane, the first tensor of the
+// event at the cursor that holds a NaN or Inf, so its statistics show.
+func (m *Model) selectNonFinite() {
+	ev, err := m.h.At(m.cursor)
+	if err != nil || ev.Payload == nil {
+		return
+	}
+	tp := m.panes[paneTensors].(*tensorPane)
+	ts, _ := m.eventTensors(m.cursor, &ev)
+	for k, t := range ts {
+		if !t.s.Finite() {
+			tp.sel = k
+			return
+		}
+	}
 }
 
 // errorWhat names the error at position i in a few words.
