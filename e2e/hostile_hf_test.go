@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,9 @@ func TestHostileHFDirCLI(t *testing.T) {
 		{"tokenizer.json negative id", "tokenizer.json", `{"model":{"type":"BPE","vocab":{"a":0,"b":-5},"merges":[]}}`,
 			[]string{"tokenizer.json", "negative id -5"}},
 		{"tokenizer.json unknown model", "tokenizer.json", `{"model":{"type":"Unigram","vocab":[["a",0.5]]}}`, []string{"tokenizer.json", "cannot unmarshal array"}},
+		// Found when the prompt is tokenized, after loading: the message
+		// names the pattern, not the file.
+		{"tokenizer.json catastrophic regex", "tokenizer.json", "", []string{`pre-tokenizer regex "(.*.*)*X" took more than 1s for one match`}},
 		{"config.json not JSON", "config.json", `{"hidden_size": `, []string{"config.json", "not a valid config.json"}},
 		{"config.json wrong hidden size", "config.json", strings.Replace(cfg, `"hidden_size": 8`, `"hidden_size": 16`, 1),
 			[]string{"token_embd.weight has dims [8 333], want [16 333]"}},
@@ -60,14 +64,42 @@ func TestHostileHFDirCLI(t *testing.T) {
 			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
 				t.Fatal(err)
 			}
+			if c.name == "tokenizer.json catastrophic regex" {
+				// (.*.*)*X backtracks exponentially on any text without an X.
+				c.content = evilSplit(t, filepath.Join(base, "tokenizer.json"), `(.*.*)*X`)
+			}
 			if err := os.WriteFile(filepath.Join(dir, c.file), []byte(c.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			r := runBinary(t, "run", "-m", dir, "-n", "1", "--temp", "0")
-			checkOneLine(t, r, 2, append([]string{"infertrace: " + dir}, c.want...)...)
+			want := c.want
+			if c.name != "tokenizer.json catastrophic regex" {
+				want = append(want, "infertrace: "+dir)
+			}
+			checkOneLine(t, r, 2, want...)
 			if r.maxRSS > maxRSS {
 				t.Errorf("peak RSS %.1f MB (the unmodified model: %.1f MB), want at most %d MB", float64(r.maxRSS)/(1<<20), float64(good.maxRSS)/(1<<20), maxRSS>>20)
 			}
 		})
 	}
+}
+
+// evilSplit returns the tokenizer.json at path with a Split pre-tokenizer
+// of the regex expr.
+func evilSplit(t *testing.T, path, expr string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok map[string]any
+	if err := json.Unmarshal(b, &tok); err != nil {
+		t.Fatal(err)
+	}
+	tok["pre_tokenizer"] = map[string]any{"type": "Split", "pattern": map[string]any{"Regex": expr}, "behavior": "Isolated", "invert": false}
+	out, err := json.Marshal(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/infertrace/infertrace/fixtures"
 	"github.com/infertrace/infertrace/loader"
@@ -75,11 +77,18 @@ type result struct {
 // code, output and peak resident memory.
 func runBinary(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(sharedBinary(t), args...)
+	// A hostile input that hangs the binary must fail its test, not stall
+	// the suite until go test's own timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sharedBinary(t), args...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%v: still running after 2 minutes (killed)", args)
+	}
 	r := result{stdout: out.String(), stderr: errb.String()}
 	var ee *exec.ExitError
 	switch {

@@ -35,10 +35,14 @@ func (q *bpeQueue) Pop() any {
 // encodeBPE tokenizes one fragment as llm_tokenizer_bpe_session: split it
 // into words with the pre-tokenizer, byte-encode each word, merge adjacent
 // symbols by merge rank, and map the symbols to ids.
-func (t *Tokenizer) encodeBPE(text string, out []int) []int {
+func (t *Tokenizer) encodeBPE(text string, out []int) ([]int, error) {
 	var symbols []symbol
 	var queue bpeQueue
-	for _, raw := range t.pre.split(text) {
+	words, err := t.pre.split(text)
+	if err != nil {
+		return nil, err
+	}
+	for _, raw := range words {
 		word := raw
 		if t.byteLevel {
 			word = byteEncode(raw)
@@ -95,7 +99,7 @@ func (t *Tokenizer) encodeBPE(text string, out []int) []int {
 			out = t.appendBPESymbol(word[s.start:s.start+s.n], out)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // appendBPESymbol maps a merged symbol to its id. A symbol that is not a

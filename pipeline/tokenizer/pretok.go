@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/dlclark/regexp2"
@@ -214,6 +215,7 @@ type runeViews struct {
 	us        []unit
 	collapsed []rune
 	wide      []rune
+	err       error // the first regex failure (a match timeout)
 }
 
 // Placeholders of the collapsed text (unicode.cpp, unicode_regex_split):
@@ -292,8 +294,15 @@ func compileWideRegexStep(expr string) (*regexStep, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pre-tokenizer regex %q: %w", expr, err)
 	}
+	// regexp2 backtracks: a hostile pattern from a tokenizer.json, such as
+	// (.*.*)*X, would take exponential time on any text.
+	re.MatchTimeout = wideRegexTimeout
 	return &regexStep{re: re}, nil
 }
+
+// wideRegexTimeout bounds one match of a tokenizer.json regex; real
+// pre-tokenizer patterns match in microseconds.
+const wideRegexTimeout = time.Second
 
 func compileRegexStep(expr string) (*regexStep, error) {
 	collapsed := strings.Contains(expr, `\p{N}`) || strings.Contains(expr, `\p{L}`) || strings.Contains(expr, `\p{P}`)
@@ -358,6 +367,9 @@ func (s *regexStep) split(us []unit, v *runeViews, pieces []int) []int {
 	out := make([]int, 0, len(pieces))
 	start := 0
 	for _, n := range pieces {
+		if v.err != nil { // a timed-out regex: the split is abandoned
+			break
+		}
 		seg := text[start : start+n]
 		last := 0
 		m, err := s.re.FindRunesMatch(seg)
@@ -370,6 +382,10 @@ func (s *regexStep) split(us []unit, v *runeViews, pieces []int) []int {
 			}
 			last = m.Index + m.Length
 			m, err = s.re.FindNextMatch(m)
+		}
+		if err != nil && v.err == nil {
+			// regexp2's message quotes the whole input; name the pattern only.
+			v.err = fmt.Errorf("pre-tokenizer regex %q took more than %v for one match (it backtracks too much)", s.re.String(), s.re.MatchTimeout)
 		}
 		if last < n {
 			out = append(out, n-last)
@@ -609,16 +625,20 @@ func (llama3Split) split(us []unit, _ *runeViews, pieces []int) []int {
 }
 
 // split runs the pre-tokenizer over text and returns the words, byte
-// encoded (bytes_to_unicode) when byteLevel is set.
-func (p *pretokenizer) split(text string) []string {
+// encoded (bytes_to_unicode) when byteLevel is set. It fails only when a
+// regex step does (a match timeout).
+func (p *pretokenizer) split(text string) ([]string, error) {
 	us := splitUnits(text)
 	if len(us) == 0 {
-		return nil
+		return nil, nil
 	}
 	views := &runeViews{us: us}
 	pieces := []int{len(us)}
 	for _, st := range p.steps {
 		pieces = st.split(us, views, pieces)
+		if views.err != nil {
+			return nil, views.err
+		}
 	}
 	words := make([]string, 0, len(pieces))
 	start := 0
@@ -629,5 +649,5 @@ func (p *pretokenizer) split(text string) []string {
 		words = append(words, text[us[start].start:us[start+n-1].end])
 		start += n
 	}
-	return words
+	return words, nil
 }

@@ -360,11 +360,14 @@ func (t *Tokenizer) Encode(text string, opts EncodeOptions) ([]int, error) {
 			if t.addSpacePrefix && (prevSpecial && !t.prefixFirstOnly || fi == 0) {
 				s = spmSpace + s
 			}
-			out = t.encodeBPE(s, out)
+			out, err = t.encodeBPE(s, out)
 		case t.bytePrefixSpace && !strings.HasPrefix(f.text, " "):
-			out = t.encodeBPE(" "+f.text, out)
+			out, err = t.encodeBPE(" "+f.text, out)
 		default:
-			out = t.encodeBPE(f.text, out)
+			out, err = t.encodeBPE(f.text, out)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tokenize: %w", err)
 		}
 		prevSpecial = false
 	}
