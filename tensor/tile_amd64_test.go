@@ -98,6 +98,8 @@ func TestDotFloatx4nBounds(t *testing.T) {
 // (what MatMul ran before the batched kernels existed).
 //
 //	go test -run '^$' -bench 'KernelFloatx4n' -count 5 ./tensor/
+//
+// On a shared machine compare cpu-ns/op (the thread's CPU time), not ns/op.
 func BenchmarkKernelFloatx4n(b *testing.B) {
 	const n, nt = 768, 64
 	r := rand.New(rand.NewPCG(23, 24))
@@ -119,6 +121,7 @@ func BenchmarkKernelFloatx4n(b *testing.B) {
 	} {
 		b.Run("F32/"+v.name, func(b *testing.B) {
 			b.SetBytes(4 * 4 * n)
+			defer cpuMetric(b)()
 			for b.Loop() {
 				v.f32(w, n, x, n, nt, out, 4)
 			}
@@ -126,6 +129,7 @@ func BenchmarkKernelFloatx4n(b *testing.B) {
 		})
 		b.Run("F16/"+v.name, func(b *testing.B) {
 			b.SetBytes(4 * 2 * n)
+			defer cpuMetric(b)()
 			for b.Loop() {
 				v.f16(h, 2*n, x, n, nt, out, 4)
 			}
@@ -220,6 +224,7 @@ func BenchmarkKernelDotQxn(b *testing.B) {
 		dot := avx2Kernels.dotQ[typ]
 		b.Run(typ.String()+"/loop", func(b *testing.B) {
 			b.SetBytes(int64(len(w)))
+			defer cpuMetric(b)()
 			for b.Loop() {
 				for c := range nt {
 					out[c] = dot(w, xq[c*xs:], nb)
@@ -229,6 +234,7 @@ func BenchmarkKernelDotQxn(b *testing.B) {
 		})
 		b.Run(typ.String()+"/batched", func(b *testing.B) {
 			b.SetBytes(int64(len(w)))
+			defer cpuMetric(b)()
 			for b.Loop() {
 				dotn(w, xq, xs, nb, nt, out, 1)
 			}
@@ -326,6 +332,7 @@ func BenchmarkKernelDotQx4n(b *testing.B) {
 		dot4 := avx2Kernels.dotQx4[typ]
 		b.Run(typ.String()+"/loop", func(b *testing.B) {
 			b.SetBytes(int64(len(w)))
+			defer cpuMetric(b)()
 			for b.Loop() {
 				for c := range nt {
 					dot4(w, rb, xq[c*xs:], nb, (*[4]float32)(out[4*c:4*c+4]))
@@ -335,6 +342,7 @@ func BenchmarkKernelDotQx4n(b *testing.B) {
 		})
 		b.Run(typ.String()+"/batched", func(b *testing.B) {
 			b.SetBytes(int64(len(w)))
+			defer cpuMetric(b)()
 			for b.Loop() {
 				dot4n(w, rb, xq, xs, nb, nt, out, 4)
 			}
