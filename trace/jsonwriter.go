@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -428,51 +429,78 @@ type failureJSON struct {
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // MarshalJSON writes the AWS Step Functions history-event shape; payloads
-// become JSON strings.
+// become JSON strings. It is written by hand: a traced run writes one
+// event per state transition.
 func (ev Event) MarshalJSON() ([]byte, error) {
-	j := eventJSON{ID: ev.ID, PreviousID: ev.PreviousID, Timestamp: ev.Time.UTC().Format(timeLayout), Type: ev.Type}
-	payload := func() (*string, error) {
-		if ev.Payload == nil {
-			return nil, nil
+	var p []byte // the payload, encoded first to size the buffer
+	if ev.Payload != nil && (ev.Type == TaskStateEntered || ev.Type == TaskStateExited || ev.Type == ExecutionSucceeded) {
+		var err error
+		if p, err = ev.Payload.MarshalJSON(); err != nil {
+			return nil, fmt.Errorf("event %d payload: %w", ev.ID, err)
 		}
-		b, err := ev.Payload.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		s := string(b)
-		return &s, nil
 	}
-	var err error
+	b := make([]byte, 0, 256+len(p)+len(p)/4) // escaping adds a backslash per quote
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, ev.ID, 10)
+	b = append(b, `,"previousEventId":`...)
+	b = strconv.AppendInt(b, ev.PreviousID, 10)
+	b = append(b, `,"timestamp":"`...)
+	b = ev.Time.UTC().AppendFormat(b, timeLayout)
+	b = append(b, `","type":`...)
+	b = appendJSONString(b, string(ev.Type))
+	payload := func(b []byte, key string) []byte {
+		if p == nil {
+			return b
+		}
+		b = appendMember(b, key)
+		return appendJSONString(b, string(p))
+	}
 	switch ev.Type {
 	case ExecutionStarted:
-		d := &detailsJSON{}
+		b = append(b, `,"executionStartedEventDetails":{`...)
 		if ev.Run != nil {
-			b, merr := json.Marshal(ev.Run)
+			run, merr := json.Marshal(ev.Run)
 			if merr != nil {
 				return nil, merr
 			}
-			s := string(b)
-			d.Input = &s
+			b = appendMember(b, "input")
+			b = appendJSONString(b, string(run))
 		}
-		j.Started = d
-	case TaskStateEntered:
-		j.Entered = &detailsJSON{Name: string(ev.State)}
-		j.Entered.Input, err = payload()
-	case TaskStateExited:
-		j.Exited = &detailsJSON{Name: string(ev.State)}
-		j.Exited.Output, err = payload()
+		b = append(b, '}')
+	case TaskStateEntered, TaskStateExited:
+		key, field := "stateEnteredEventDetails", "input"
+		if ev.Type == TaskStateExited {
+			key, field = "stateExitedEventDetails", "output"
+		}
+		b = appendMember(b, key)
+		b = append(b, '{')
+		if ev.State != "" {
+			b = appendMember(b, "name")
+			b = appendJSONString(b, string(ev.State))
+		}
+		b = payload(b, field)
+		b = append(b, '}')
 	case ExecutionSucceeded:
-		j.Succeeded = &detailsJSON{}
-		j.Succeeded.Output, err = payload()
-	case ExecutionFailed:
-		j.Failed = &failureJSON{ev.Error, ev.Cause, ev.Hint}
-	case ExecutionAborted:
-		j.Aborted = &failureJSON{ev.Error, ev.Cause, ev.Hint}
+		b = append(b, `,"executionSucceededEventDetails":{`...)
+		b = payload(b, "output")
+		b = append(b, '}')
+	case ExecutionFailed, ExecutionAborted:
+		key := "executionFailedEventDetails"
+		if ev.Type == ExecutionAborted {
+			key = "executionAbortedEventDetails"
+		}
+		b = appendMember(b, key)
+		b = append(b, `{"error":`...)
+		b = appendJSONString(b, ev.Error)
+		b = append(b, `,"cause":`...)
+		b = appendJSONString(b, ev.Cause)
+		if ev.Hint != "" {
+			b = append(b, `,"hint":`...)
+			b = appendJSONString(b, ev.Hint)
+		}
+		b = append(b, '}')
 	}
-	if err != nil {
-		return nil, fmt.Errorf("event %d payload: %w", ev.ID, err)
-	}
-	return json.Marshal(j)
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON reads the form written by MarshalJSON.

@@ -390,3 +390,28 @@ func TestNullSummary(t *testing.T) {
 		t.Errorf("null summary read as %+v", s)
 	}
 }
+
+// TestAppendJSONStringProperty: the hand-written string escaping reads back
+// as encoding/json's own encoding does, for any bytes (control characters,
+// quotes, HTML characters, U+2028, invalid UTF-8).
+func TestAppendJSONStringProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := rapid.OneOf(rapid.String(), rapid.StringOf(rapid.SampledFrom([]rune{'"', '\\', '<', '&', '\n', '\x00', '\x1f', '\u2028', '\u2029', 'é', 'a'})),
+			rapid.Custom(func(t *rapid.T) string { return string(rapid.SliceOf(rapid.Byte()).Draw(t, "bytes")) })).Draw(t, "s")
+		got := appendJSONString([]byte("x"), s)[1:]
+		if !json.Valid(got) {
+			t.Fatalf("%q encodes as invalid JSON %s", s, got)
+		}
+		want, _ := json.Marshal(s)
+		var g, w string
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if g != w {
+			t.Fatalf("%q reads back as %q, encoding/json's as %q", s, g, w)
+		}
+	})
+}
