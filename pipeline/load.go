@@ -43,7 +43,7 @@ func openFile(path string, v func(*loader.File) (Vocab, error)) (*Model, error) 
 	if v != nil {
 		if voc, err = v(f); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("%s: tokenizer: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err) // the tokenizer package prefixes its errors with "tokenizer:"
 		}
 	}
 	m, err := FromFile(f, voc)
