@@ -25,6 +25,9 @@ func newReplayCmd() *cobra.Command {
 TUI, reading events on demand through a streaming index (a large trace
 needs little memory). --print writes the trace as the text run --trace
 prints, and needs no terminal.`,
+		Example: `  infertrace run -m stories260K.gguf -n 8 --trace-output trace.json
+  infertrace replay trace.json
+  infertrace replay trace.json --print | less`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if print {

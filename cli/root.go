@@ -80,6 +80,11 @@ var Root = &cobra.Command{
 	Short: "A terminal debugger for LLM inference",
 	Long: `infertrace runs GGUF and safetensors LLaMA/Qwen2 models on the CPU and
 exposes inference as a state machine you can trace, step through and replay.`,
+	Example: `  infertrace                                   # the debugger on the built-in demo model
+  infertrace run -m model.gguf -p "Hello" --trace
+  infertrace debug -m model.gguf -p "Hello"
+  infertrace replay trace.json
+  infertrace inspect model.gguf`,
 	Version:       Version,
 	SilenceUsage:  true,
 	SilenceErrors: true,

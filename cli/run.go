@@ -33,6 +33,13 @@ generation speed go to stderr. Without -m it runs the built-in demo model.
 them as a JSON execution history (closed as valid JSON ending with
 ExecutionAborted on SIGINT/SIGTERM), --inject writes faults into
 intermediate tensors, --tui steps through the run interactively.`,
+		Example: `  infertrace run -p "Once upon a time" -n 32
+  infertrace run -m stories260K.gguf -p "Once upon a time" -n 32 --temp 0
+  infertrace run -m model.gguf --temp 0.7 --top-k 40 --top-p 0.9 --seed 42 -t 2
+  infertrace run -m model.gguf -n 8 --trace
+  infertrace run -m model.gguf -n 8 --trace=attn,ffn,sample --trace-output trace.json
+  infertrace run -m model.gguf --trace --inject nan@blk.3.ffn_out
+  infertrace run -m ./Llama-hf-dir -p "Hello" --tui`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			defer resetFlags(cmd)

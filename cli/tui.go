@@ -35,6 +35,9 @@ transition, n steps over a layer, t to the next token, c continues to the
 next breakpoint or error (the first NaN/Inf stops the run), ? shows every
 key. Without -m it runs the built-in demo model. With --trace-output the
 file holds the events stepped through, of the latest run when r restarted it.`,
+		Example: `  infertrace debug
+  infertrace debug -m stories260K.gguf -p "Once upon a time" -n 16
+  infertrace debug -m stories260K.gguf --inject nan@blk.3.ffn_out --trace-output nan.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			defer resetFlags(cmd)

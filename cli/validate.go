@@ -23,8 +23,9 @@ exactly one final ExecutionSucceeded/Failed/Aborted event with nothing after it.
 It prints OK with counts (exit 0) or every violation (exit 1); a file that is
 not a trace, or stops being valid trace JSON after its header, exits 2 (a
 truncated trace is a readable, invalid one: exit 1).`,
-		Args: cobra.ExactArgs(1),
-		RunE: runValidate,
+		Example: `  infertrace validate trace.json`,
+		Args:    cobra.ExactArgs(1),
+		RunE:    runValidate,
 	})
 }
 
