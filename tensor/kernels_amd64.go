@@ -40,6 +40,9 @@ func dotF16x4AVX2(w *byte, stride int, x *float32, n int, out *[4]float32)
 func dotF32x4x3AVX2(w *float32, stride int, x *float32, xstride int, n int, out *float32, ostride int)
 
 //go:noescape
+func dotF32x4x3KAVX2(w *float32, stride int, x *float32, xstride int, n int, out *float32, ostride int)
+
+//go:noescape
 func dotF16x4x3AVX2(w *byte, stride int, x *float32, xstride int, n int, out *float32, ostride int)
 
 //go:noescape
@@ -279,6 +282,11 @@ func checkTile(wlen, stride, wn, xlen, n, nt, olen, ostride int) {
 	}
 }
 
+// tileKBlock is the row length from which the K-blocked F32 tile runs: at
+// 2048 values its rows and activations overflow L1 (BenchmarkMatMul
+// F32 768x2048 ran at ~60% of 2048x768's GFLOP/s).
+var tileKBlock = 1024
+
 // dotF32x4nAsm runs the 4×3 assembly tile over the activations in groups
 // of three (fewer than three with dotF32x4Asm: the same bits).
 func dotF32x4nAsm(w []float32, stride int, x []float32, n, nt int, out []float32, ostride int) {
@@ -288,15 +296,19 @@ func dotF32x4nAsm(w []float32, stride int, x []float32, n, nt int, out []float32
 	checkTile(len(w), stride, n, len(x), n, nt, len(out), ostride)
 	c := 0
 	if n > 0 {
+		tile := dotF32x4x3AVX2
+		if n >= tileKBlock {
+			tile = dotF32x4x3KAVX2
+		}
 		for ; c+3 <= nt; c += 3 {
-			dotF32x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+			tile(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
 		}
 		if c < nt && nt >= 3 {
 			// The last one or two activations with the two before them:
 			// those outputs are rewritten with the same bits, cheaper than
 			// one-activation calls (a 64-token prompt leaves one).
 			c = nt - 3
-			dotF32x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+			tile(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
 			c = nt
 		}
 	}

@@ -348,3 +348,141 @@ f16tstore:
 	STORE12
 	VZEROUPPER
 	RET
+
+// K-blocked tiles for long rows (the FFN down projection's 2048 values):
+// four rows and three activations of 2048 F32 values are 56 KiB, more than
+// L1, so each of the four passes above would stream them from L2 again.
+// These run the four passes over blocks of 512 values instead (14 KiB of
+// rows and activations, in L1 for the four passes), keeping the twelve
+// accumulators of each pass j in the frame at 384j(SP) between blocks.
+// Every accumulator still sees its chunks in order, then the same 8-value
+// loop, reduction and scalar tail: the same bits as the one-row kernel.
+
+// LOAD12(base): Yi = base+32i(SP).
+#define LOAD12(base) \
+	VMOVUPS base+0(SP), Y0    \
+	VMOVUPS base+32(SP), Y1   \
+	VMOVUPS base+64(SP), Y2   \
+	VMOVUPS base+96(SP), Y3   \
+	VMOVUPS base+128(SP), Y4  \
+	VMOVUPS base+160(SP), Y5  \
+	VMOVUPS base+192(SP), Y6  \
+	VMOVUPS base+224(SP), Y7  \
+	VMOVUPS base+256(SP), Y8  \
+	VMOVUPS base+288(SP), Y9  \
+	VMOVUPS base+320(SP), Y10 \
+	VMOVUPS base+352(SP), Y11
+
+// KPASSF32(name, done, j): pass j over the current block (R12 = its byte
+// offset, BX = its chunk count), resuming and saving its accumulators.
+#define KPASSF32(name, done, j) \
+	LOAD12(384*j)       \
+	MOVQ R12, AX        \
+	MOVQ BX, DX         \
+name:                   \
+	TESTQ DX, DX        \
+	JEQ   done          \
+	F32STEP(32*j)       \
+	ADDQ  $128, AX      \
+	DECQ  DX            \
+	JMP   name          \
+done:                   \
+	SAVE12(384*j)
+
+// func dotF32x4x3KAVX2(w *float32, stride int, x *float32, xstride int, n int, out *float32, ostride int)
+// As dotF32x4x3AVX2 (same arguments, same results), K-blocked.
+TEXT ·dotF32x4x3KAVX2(SB), 0, $1536-56
+	MOVQ w+0(FP), R8
+	MOVQ stride+8(FP), BX
+	SHLQ $2, BX
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	MOVQ x+16(FP), DI
+	MOVQ xstride+24(FP), BX
+	SHLQ $2, BX
+	LEAQ (DI)(BX*1), R14
+	LEAQ (R14)(BX*1), R15
+	MOVQ n+32(FP), CX
+
+	ZERO12
+	SAVE12(0)
+	SAVE12(384)
+	SAVE12(768)
+	SAVE12(1152)
+	MOVQ CX, R13
+	SHRQ $5, R13                   // full 32-value chunks left
+	XORQ R12, R12                  // byte offset of the block
+
+f32kblock:
+	TESTQ R13, R13
+	JEQ   f32kafter
+	MOVQ  R13, BX
+	CMPQ  BX, $16
+	JLE   f32kfull
+	MOVQ  $16, BX                  // chunks in this block (512 values)
+
+f32kfull:
+	KPASSF32(f32kp0, f32kp0e, 0)
+	KPASSF32(f32kp1, f32kp1e, 1)
+	KPASSF32(f32kp2, f32kp2e, 2)
+	KPASSF32(f32kp3, f32kp3e, 3)
+	SUBQ  BX, R13
+	SHLQ  $7, BX
+	ADDQ  BX, R12
+	JMP   f32kblock
+
+f32kafter:
+	// The 8-value loop into acc0, then the reduction as dotF32x4x3AVX2.
+	LOAD12(0)
+	MOVQ R12, AX
+	MOVQ CX, DX
+	ANDQ $31, DX
+
+f32kr8:
+	CMPQ DX, $8
+	JLT  f32kr8done
+	F32STEP(0)
+	ADDQ $32, AX
+	SUBQ $8, DX
+	JMP  f32kr8
+
+f32kr8done:
+	MOVQ AX, R12                   // scalar tail: offset
+	MOVQ DX, R13                   // and length
+	SAVE12(0)
+	LOAD12(384)
+	ADD12(0)                       // acc0 + acc1
+	SAVE12(0)
+	LOAD12(1152)
+	ADD12(768)                     // acc2 + acc3
+	ADD12(0)                       // (acc0+acc1) + (acc2+acc3)
+	HSUM12
+	MOVQ R12, AX
+	MOVQ R13, DX
+
+f32kttail:
+	TESTQ  DX, DX
+	JEQ    f32ktstore
+	VMOVSS (DI)(AX*1), X12
+	VMOVSS (R14)(AX*1), X13
+	VMOVSS (R15)(AX*1), X14
+	VMOVSS (R8)(AX*1), X15
+	SFMA3(X0, X1, X2)
+	VMOVSS (R9)(AX*1), X15
+	SFMA3(X3, X4, X5)
+	VMOVSS (R10)(AX*1), X15
+	SFMA3(X6, X7, X8)
+	VMOVSS (R11)(AX*1), X15
+	SFMA3(X9, X10, X11)
+	ADDQ   $4, AX
+	DECQ   DX
+	JMP    f32kttail
+
+f32ktstore:
+	MOVQ out+40(FP), SI
+	MOVQ ostride+48(FP), BX
+	SHLQ $2, BX
+	STORE12
+	VZEROUPPER
+	RET

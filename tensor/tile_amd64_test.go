@@ -15,8 +15,16 @@ import (
 // the strided ones to stay untouched.
 func TestDotFloatx4nAVX2(t *testing.T) {
 	requireAVX2(t)
+	defer func(k int) { tileKBlock = k }(tileKBlock)
+	for _, k := range []int{tileKBlock, 1} { // 1: the K-blocked F32 tile for every length
+		tileKBlock = k
+		t.Run(fmt.Sprintf("kblock=%d", k), testDotFloatx4n)
+	}
+}
+
+func testDotFloatx4n(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, n := range floatLens {
+	for _, n := range append(floatLens, 511, 512, 513, 1024, 1535, 2048) {
 		for _, nt := range []int{1, 2, 3, 4, 5, 7, 9} {
 			for _, gap := range []int{0, 5} {
 				off := (n + nt + gap) % 4
