@@ -78,6 +78,10 @@ has that shape.
 
 --kernels go,avx2 repeats every test with each kernel set, side by side
 (default: the active set; INFERTRACE_KERNELS=go forces the pure-Go one).`,
+		Example: `  infertrace synth --preset 110m --type q4_0 -o 110m-q4_0.gguf
+  infertrace bench -m 110m-q4_0.gguf -t 2 --roofline --compare-llamacpp
+  infertrace bench -m 110m-q4_0.gguf -p 64 -n 32 -r 5 --json
+  infertrace bench -m 110m-q4_0.gguf --kernels go,avx2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			defer resetFlags(cmd)
