@@ -676,9 +676,10 @@ func ConfigFromHeader(h Header) Config {
 
 // PrintText is replay --print: it streams the JSON trace at path and
 // writes the text a live run's TextSink wrote. A truncated trace prints
-// its valid prefix and a final line saying where it was cut, and is not an
-// error; an unreadable file or one that is not a trace is (wrapping
-// ErrNotTrace or the file system error).
+// its valid prefix and a final line saying where it was cut, then returns
+// the error wrapping ErrTruncated (what was readable is shown, yet a script
+// still sees a broken file); an unreadable file or one that is not a trace
+// returns an error wrapping ErrNotTrace or the file system error.
 func PrintText(path string, w io.Writer) error {
 	rd, err := OpenFile(path)
 	if err != nil {
@@ -690,9 +691,6 @@ func PrintText(path string, w io.Writer) error {
 		ev, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break
-		}
-		if errors.Is(err, ErrTruncated) {
-			return ts.Note("── " + err.Error())
 		}
 		if err != nil {
 			if nerr := ts.Note("── " + err.Error()); nerr != nil {

@@ -188,8 +188,8 @@ func TestPrintTextMatchesLive(t *testing.T) {
 	i := bytes.Index(data, []byte(`{"id":12,`))
 	os.WriteFile(cut, data[:i+30], 0o644)
 	var partial bytes.Buffer
-	if err := PrintText(cut, &partial); err != nil {
-		t.Fatalf("PrintText(truncated) = %v, want nil", err)
+	if err := PrintText(cut, &partial); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("PrintText(truncated) = %v, want ErrTruncated", err)
 	}
 	lines := strings.Split(strings.TrimSpace(partial.String()), "\n")
 	last := lines[len(lines)-1]
