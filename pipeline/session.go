@@ -163,6 +163,9 @@ func (m *Model) NewSession(prompt string, opts Options) (*Session, error) {
 		}
 		s.ctx = p.NCtx
 	}
+	if err := checkSessionMemory(p, s.ctx); err != nil {
+		return nil, err
+	}
 	threads := opts.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
