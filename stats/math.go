@@ -181,6 +181,7 @@ func Sparkline(counts []int) string {
 // Accumulator computes a Summary over several slices (e.g. one tensor per
 // position) as if they were one. It uses Welford's update, so it needs one
 // pass and no storage, and matches Compute up to rounding.
+// Its summary has no Hist (the bins need the range before the values).
 type Accumulator struct {
 	n, finite, nan, inf, zero int
 	mean, m2, sumsq           float64

@@ -23,13 +23,17 @@ type Summary struct {
 	NaN    int     `json:"nan"`
 	Inf    int     `json:"inf"`
 	Zero   int     `json:"zero"`
+	// Hist bins the finite values over [Min, Max]; JSON "hist", left out
+	// when empty.
+	Hist Hist `json:"hist,omitempty"`
 }
 
 // Finite reports whether the tensor held no NaN and no Inf.
 func (s Summary) Finite() bool { return s.NaN == 0 && s.Inf == 0 }
 
 // Compute summarises xs (float64 accumulation; the std from a second pass
-// around the mean, so it keeps its precision when |mean| >> std).
+// around the mean, so it keeps its precision when |mean| >> std) and bins
+// its finite values (Hist), without allocating.
 func Compute(xs []float32) Summary {
 	if s, ok := computeFinite(xs); ok {
 		return s
@@ -117,6 +121,8 @@ func computeFinite(xs []float32) (Summary, bool) {
 	l2 := max(sq+2*k*sh+fn*k*k, 0)
 	s := Summary{N: n, Zero: zero, Min: float64(lo), Max: float64(hi), Mean: mean, Std: math.Sqrt(v), L2: math.Sqrt(l2)}
 	s.AbsMax = math.Max(math.Abs(s.Min), math.Abs(s.Max))
+	// The bins need Min and Max first: a second pass.
+	histFinite(&s.Hist, xs, s.Min, s.Max)
 	return s, true
 }
 
@@ -163,11 +169,16 @@ func computeAny(xs []float32) Summary {
 	}
 	mean := sum / float64(finite)
 	var ss float64
+	scale := 0.0 // Min == Max: every value in bin 0
+	if hi > lo {
+		scale = HistBins / (hi - lo)
+	}
 	for _, v := range xs {
 		f := float64(v)
 		if f == f && !math.IsInf(f, 0) {
 			d := f - mean
 			ss += d * d
+			s.Hist[min(int((f-lo)*scale), HistBins-1)]++
 		}
 	}
 	s.Min, s.Max, s.Mean = lo, hi, mean
@@ -178,7 +189,7 @@ func computeAny(xs []float32) Summary {
 }
 
 // MarshalJSON writes the summary with non-finite float fields as null.
-func (s Summary) MarshalJSON() ([]byte, error) { return s.AppendJSON(make([]byte, 0, 160)), nil }
+func (s Summary) MarshalJSON() ([]byte, error) { return s.AppendJSON(make([]byte, 0, 224)), nil }
 
 // AppendJSON appends the JSON object of s to b (what MarshalJSON writes),
 // without reflection: a traced run writes one per tensor per state.
@@ -202,6 +213,10 @@ func (s Summary) AppendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(s.Inf), 10)
 	b = append(b, `,"zero":`...)
 	b = strconv.AppendInt(b, int64(s.Zero), 10)
+	if !s.Hist.Empty() {
+		b = append(b, `,"hist":`...)
+		b = s.Hist.appendJSON(b)
+	}
 	return append(b, '}')
 }
 
@@ -219,9 +234,11 @@ type summaryWire struct {
 	NaN    int     `json:"nan"`
 	Inf    int     `json:"inf"`
 	Zero   int     `json:"zero"`
+	Hist   Hist    `json:"hist"`
 }
 
-// UnmarshalJSON reads null (or absent) float fields back as NaN.
+// UnmarshalJSON reads null (or absent) float fields back as NaN; an
+// absent "hist" (older traces) reads as an empty Hist.
 func (s *Summary) UnmarshalJSON(b []byte) error {
 	nan := math.NaN()
 	j := summaryWire{Min: nan, Max: nan, Mean: nan, Std: nan, L2: nan, AbsMax: nan}

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/infertrace/infertrace/stats"
 )
 
 // Violation is one broken rule of a trace's event history.
@@ -76,6 +79,9 @@ func (v *Validator) Check(ev Event) {
 		v.add(ev.ID, "first", "the first event is %s, want ExecutionStarted", ev.Type)
 	}
 	v.lastID = ev.ID
+	if ev.Payload != nil {
+		v.checkHists(ev.ID, ev.Payload)
+	}
 	switch ev.Type {
 	case ExecutionStarted:
 		if v.n != 1 {
@@ -154,6 +160,33 @@ func (v *Validator) Check(ev Event) {
 	}
 }
 
+// checkHists holds each tensor summary's histogram, when it has one, to
+// binning every finite value once.
+func (v *Validator) checkHists(id int64, p *Payload) {
+	check := func(name string, s *stats.Summary) {
+		if s.Hist.Empty() {
+			return // none recorded (older traces)
+		}
+		if got, want := s.Hist.Total(), s.N-s.NaN-s.Inf; got != want {
+			v.add(id, "hist", "%s: hist bins %d values, want the %d finite ones (n %d - nan %d - inf %d)", name, got, want, s.N, s.NaN, s.Inf)
+		}
+	}
+	if p.Stats != nil {
+		check("stats", p.Stats)
+	}
+	if len(p.Tensors) > 0 {
+		keys := make([]string, 0, len(p.Tensors))
+		for k := range p.Tensors {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			s := p.Tensors[k]
+			check("tensors."+k, &s)
+		}
+	}
+}
+
 // Finish reports the end-of-history violations and returns every
 // violation found.
 func (v *Validator) Finish() []Violation {
@@ -176,7 +209,8 @@ func (v *Validator) Finish() []Violation {
 // 1 with previousEventId = id-1, ExecutionStarted first, every Entered
 // closed by an Exited of the same state, children (payload.parent = the
 // enclosing open Entered) closed before their parents, and exactly one
-// final Execution{Succeeded,Failed,Aborted} event with nothing after it. A
+// final Execution{Succeeded,Failed,Aborted} event with nothing after it;
+// a tensor summary's histogram, when present, bins its finite values. A
 // read error (a truncated file) is itself a violation.
 func Validate(r *Reader) []Violation {
 	var v Validator

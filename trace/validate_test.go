@@ -2,9 +2,12 @@ package trace
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/infertrace/infertrace/stats"
 )
 
 // validRun is a well-formed history: TOKENIZE, a block holding a
@@ -91,6 +94,20 @@ func TestValidate(t *testing.T) {
 		}, []string{"after-final"}, "TaskStateEntered after the final event"},
 		{"unknown state", func(e []Event) []Event { e[1].State, e[2].State = "WARP", "WARP"; return e }, []string{"state"}, `unknown state "WARP"`},
 		{"unknown type", func(e []Event) []Event { e[2].Type = "TaskStateWobbled"; return e }, []string{"type", "parent", "unclosed"}, `unknown event type "TaskStateWobbled"`},
+		{"hists bin the finite values", func(e []Event) []Event {
+			s := stats.Compute([]float32{1, 2, float32(math.NaN()), 4})
+			e[5].Payload.Stats = &s
+			e[5].Payload.Tensors = map[string]stats.Summary{"attn_norm": s, "old": {N: 3}}
+			return e
+		}, nil, ""},
+		{"hist short of the finite values", func(e []Event) []Event {
+			s := stats.Compute([]float32{1, 2, float32(math.NaN()), 4})
+			bad := s
+			bad.Hist[0]--
+			e[5].Payload.Stats = &s
+			e[5].Payload.Tensors = map[string]stats.Summary{"attn_norm": s, "ffn_norm": bad}
+			return e
+		}, []string{"hist"}, "event 6: hist: tensors.ffn_norm: hist bins 2 values, want the 3 finite ones"},
 		{"empty", func(e []Event) []Event { return nil }, []string{"empty"}, "no events"},
 	}
 	for _, tc := range tests {
