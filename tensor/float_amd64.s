@@ -621,3 +621,76 @@ r16tail:
 r16done:
 	VZEROUPPER
 	RET
+
+// func dotF32x2AVX2(w *float32, stride int, x *float32, n int, out *[2]float32)
+// Two rows in one pass, bit-identical to dotF32AVX2 on each row: all four
+// accumulators of both rows fit in the registers, so each row streams in
+// address order and the memory pipeline never waits on an in-cache pass
+// (dotF32x4AVX2's pass B). Decode's matvec streams ~16% faster from DRAM
+// with two threads (BenchmarkDotF32Cold).
+TEXT ·dotF32x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), R8
+	MOVQ stride+8(FP), BX
+	SHLQ $2, BX
+	MOVQ x+16(FP), DI
+	MOVQ n+24(FP), CX
+	LEAQ (R8)(BX*1), R9
+	ZERO8
+	MOVQ CX, DX
+	XORQ AX, AX
+
+f32x2A:
+	CMPQ        DX, $32
+	JLT         f32x2A8
+	VMOVUPS     (DI)(AX*1), Y8
+	VMOVUPS     32(DI)(AX*1), Y9
+	VMOVUPS     64(DI)(AX*1), Y10
+	VMOVUPS     96(DI)(AX*1), Y11
+	VFMADD231PS (R8)(AX*1), Y8, Y0
+	VFMADD231PS 32(R8)(AX*1), Y9, Y1
+	VFMADD231PS 64(R8)(AX*1), Y10, Y2
+	VFMADD231PS 96(R8)(AX*1), Y11, Y3
+	VFMADD231PS (R9)(AX*1), Y8, Y4
+	VFMADD231PS 32(R9)(AX*1), Y9, Y5
+	VFMADD231PS 64(R9)(AX*1), Y10, Y6
+	VFMADD231PS 96(R9)(AX*1), Y11, Y7
+	ADDQ        $128, AX
+	SUBQ        $32, DX
+	JMP         f32x2A
+
+f32x2A8:
+	CMPQ        DX, $8
+	JLT         f32x2end
+	VMOVUPS     (DI)(AX*1), Y8
+	VFMADD231PS (R8)(AX*1), Y8, Y0
+	VFMADD231PS (R9)(AX*1), Y8, Y4
+	ADDQ        $32, AX
+	SUBQ        $8, DX
+	JMP         f32x2A8
+
+f32x2end:
+	VADDPS Y1, Y0, Y12
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y12, Y12
+	VADDPS Y5, Y4, Y13
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y13, Y13
+	HSUMR(Y12, X12, X8)
+	HSUMR(Y13, X13, X8)
+
+f32x2tail:
+	TESTQ       DX, DX
+	JEQ         f32x2done
+	VMOVSS      (DI)(AX*1), X8
+	VFMADD231SS (R8)(AX*1), X8, X12
+	VFMADD231SS (R9)(AX*1), X8, X13
+	ADDQ        $4, AX
+	DECQ        DX
+	JMP         f32x2tail
+
+f32x2done:
+	MOVQ   out+32(FP), AX
+	VMOVSS X12, (AX)
+	VMOVSS X13, 4(AX)
+	VZEROUPPER
+	RET
