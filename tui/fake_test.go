@@ -20,6 +20,7 @@ type fakeRun struct {
 	nanAt   [2]int // iteration, layer of an injected NaN in ffn_out; {-1,-1}: none
 	onNaN   string // "stop" (ExecutionFailed, as --on-error stop) or "continue"
 	profile bool
+	noHist  bool // summaries without hist, as traces written before it
 }
 
 func defaultRun() fakeRun {
@@ -37,6 +38,28 @@ func sum(seed float64, n int) stats.Summary {
 
 // events builds the run's event list.
 func (r fakeRun) events() []trace.Event {
+	evs := r.build()
+	if r.noHist {
+		for _, ev := range evs {
+			if p := ev.Payload; p != nil {
+				if p.Stats != nil {
+					s := *p.Stats
+					s.Hist = stats.Hist{}
+					p.Stats = &s
+				}
+				for k, s := range p.Tensors {
+					s.Hist = stats.Hist{}
+					p.Tensors[k] = s
+				}
+			}
+		}
+	}
+	return evs
+}
+
+// build makes the events as the engine writes them (every summary from
+// stats.Compute, so with its hist).
+func (r fakeRun) build() []trace.Event {
 	var evs []trace.Event
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	emit := func(ev trace.Event) {

@@ -363,11 +363,11 @@ func TestPaneKeys(t *testing.T) {
 	drive(t, m, tea.WindowSizeMsg{Width: 80, Height: 16})
 	drive(t, m, keys("s", "s", "s", "s")...) // EMBED exit, with values
 	view := func() string { return ansi.Strip(m.View()) }
-	if v := view(); !strings.Contains(v, "v: histograms") || strings.Contains(v, "  hist") {
+	if v := view(); !strings.Contains(v, "v: histograms") || strings.Contains(v, "│  hist") {
 		t.Fatalf("EMBED out before v:\n%s", v)
 	}
 	drive(t, m, keys("2", "v")...)
-	if v := view(); !strings.Contains(v, "  hist") || !strings.Contains(v, "values  -1 -0.5 0 0.25 0.5 0.5 1 2") {
+	if v := view(); !strings.Contains(v, "│  hist") || !strings.Contains(v, "values  -1 -0.5 0 0.25 0.5 0.5 1 2") {
 		t.Errorf("v shows no histogram and values:\n%s", v)
 	}
 	drive(t, m, keys("v", "n", "s", "s", "s", "s")...) // ATTENTION exit: 6 tensors

@@ -215,15 +215,29 @@ func (p *tensorPane) View() string {
 		nameW = max(nameW, len(strings.TrimPrefix(t.name, short)))
 	}
 	nameW = min(nameW+1, 22)
+	rangeCol := tcol{"range", 12, func(t namedSummary) string { return rangeBar(t.s, scale, 11) }}
 	all := []tcol{
 		{"mean", 9, func(t namedSummary) string { return num(t.s.Mean) }},
 		{"std", 9, func(t namedSummary) string { return num(t.s.Std) }},
 		{"nan/inf", 8, func(t namedSummary) string { return fmt.Sprintf("%d/%d", t.s.NaN, t.s.Inf) }},
-		{"range", 12, func(t namedSummary) string { return rangeBar(t.s, scale, 11) }},
+		rangeCol,
 		{"min", 9, func(t namedSummary) string { return num(t.s.Min) }},
 		{"max", 9, func(t namedSummary) string { return num(t.s.Max) }},
 		{"l2", 9, func(t namedSummary) string { return num(t.s.L2) }},
 		{"zero", 6, func(t namedSummary) string { return fmt.Sprint(t.s.Zero) }},
+	}
+	if hasHist(ts) {
+		// The engine's histogram (over each tensor's own [min, max]) takes
+		// the range bar's place, followed by the min and max it spans; the
+		// range bar (a shared axis) goes last, where a wide pane shows it.
+		// A narrow pane merges neighbouring bins rather than lose the
+		// column.
+		bins := stats.HistBins
+		for bins > 4 && nameW+9+9+8+bins+1 > p.w {
+			bins /= 2
+		}
+		all = append(append(all[:3:3], tcol{"hist", bins + 1, func(t namedSummary) string { return histCell(t.s, scale, bins) }}),
+			all[4], all[5], all[6], all[7], rangeCol)
 	}
 	var cols []tcol
 	shown := map[string]bool{}
@@ -280,14 +294,22 @@ func (p *tensorPane) View() string {
 	}
 	// The selected tensor's statistics the columns leave out.
 	var detail string
-	if len(cols) < len(all) {
+	missing := false // a statistic without a column (the range bar is none)
+	for _, c := range all {
+		missing = missing || (!shown[c.head] && c.head != "range")
+	}
+	if missing {
 		t := ts[p.sel]
 		detail = "› " + strings.TrimPrefix(t.name, short)
 		for _, f := range []struct {
 			head string
 			v    string
 		}{{"min", num(t.s.Min)}, {"max", num(t.s.Max)}, {"l2", num(t.s.L2)}, {"zero", fmt.Sprint(t.s.Zero)},
-			{"mean", num(t.s.Mean)}, {"std", num(t.s.Std)}, {"nan/inf", fmt.Sprintf("%d/%d", t.s.NaN, t.s.Inf)}} {
+			{"mean", num(t.s.Mean)}, {"std", num(t.s.Std)}, {"nan/inf", fmt.Sprintf("%d/%d", t.s.NaN, t.s.Inf)},
+			{"hist", histSpark(t.s, stats.HistBins)}} {
+			if f.head == "hist" && f.v == "" {
+				continue
+			}
 			if !shown[f.head] {
 				detail += " " + f.head + " " + f.v
 			}
@@ -342,6 +364,41 @@ func runLines(r *trace.RunInfo, w int) []string {
 		lines = append(lines, wrap(l, w)...)
 	}
 	return lines
+}
+
+// hasHist reports whether any of ts carries the engine's histogram.
+func hasHist(ts []namedSummary) bool {
+	for _, t := range ts {
+		if !t.s.Hist.Empty() {
+			return true
+		}
+	}
+	return false
+}
+
+// histSpark draws a summary's histogram as a sparkline of bins blocks (a
+// divisor of HistBins: neighbouring bins merged), min on the left, max on
+// the right; "" when it has none.
+func histSpark(s stats.Summary, bins int) string {
+	counts := s.Hist.Counts()
+	if counts == nil || bins <= 0 || stats.HistBins%bins != 0 {
+		return stats.Sparkline(counts)
+	}
+	k := stats.HistBins / bins
+	merged := make([]int, bins)
+	for i, c := range counts {
+		merged[i/k] += c
+	}
+	return stats.Sparkline(merged)
+}
+
+// histCell is the hist column: the sparkline, or for a tensor without one
+// (no finite values, an older trace) the range bar.
+func histCell(s stats.Summary, scale float64, bins int) string {
+	if sp := histSpark(s, bins); sp != "" {
+		return " " + sp
+	}
+	return rangeBar(s, scale, bins+1)
 }
 
 // rangeBar draws min..max as ─ and mean±std as █ on a shared axis
