@@ -65,6 +65,21 @@ func BenchmarkDotF32Cold(b *testing.B) {
 				dotF32x2AVX2(&w[i*cols], cols, &x[0], cols, &o)
 			}
 		}},
+		{"x2far", func(w []float32, rows int) { // rows i and i+rows/2: two long streams
+			var o [2]float32
+			h := rows / 2
+			for i := 0; i < h; i++ {
+				dotF32x2AVX2(&w[i*cols], h*cols, &x[0], cols, &o)
+			}
+		}},
+		{"x2far4", func(w []float32, rows int) { // four long streams
+			var o [2]float32
+			q := rows / 4
+			for i := 0; i < q; i++ {
+				dotF32x2AVX2(&w[i*cols], 2*q*cols, &x[0], cols, &o)
+				dotF32x2AVX2(&w[(i+q)*cols], 2*q*cols, &x[0], cols, &o)
+			}
+		}},
 		// F16 for reference (the same bytes read as half rows): one pass
 		// over two rows (sixteen registers) was ~10% slower than this, so
 		// F16 is not bound by the two-pass pattern.
