@@ -56,7 +56,7 @@ func BenchmarkMatVecCold(b *testing.B) {
 func BenchmarkMatVecFar(b *testing.B) {
 	const total = 128 << 20
 	r := rand.New(rand.NewPCG(11, 11))
-	for _, typ := range []Type{F32, F16} {
+	for _, typ := range []Type{F32, F16, Q8_0, Q4_0, Q4_K} {
 		for _, sh := range matmulShapes {
 			ti, _ := typ.Info()
 			rb := sh.cols / ti.BlockSize * ti.BlockBytes

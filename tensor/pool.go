@@ -517,7 +517,9 @@ func (p *Pool) matmulRange(worker, start, end int) {
 // opRange computes rows [start, end) of op for every batch row.
 func (p *Pool) opRange(a *mmOp, worker, start, end int) {
 	ks, w, cols, rows := a.ks, a.w, a.w.Cols, a.w.Rows
-	if a.batch == 1 && (a.mode == modeF32 || a.mode == modeF16) && farStreams {
+	// Q8_0 too; Q4_0/Q4_K are bound by their unpacking, not the stream,
+	// and measured slower with far rows (BenchmarkMatVecFar).
+	if a.batch == 1 && (a.mode == modeF32 || a.mode == modeF16 || a.mode == modeQuant && w.Type == Q8_0) && farStreams {
 		start = farRows(a, start, end, &p.farOut[worker])
 	}
 	for t0 := start; t0 < end; t0 += a.tileRows {
@@ -599,10 +601,13 @@ func farRows(a *mmOp, start, end int, slot *[16]float32) int {
 	o := (*[4]float32)(slot[:4]) // in the pool: a local would escape to the kernel func
 	for r := start; r < start+q; r++ {
 		last := (r + 3*q + 1) * w.RowBytes
-		if a.mode == modeF32 {
+		switch a.mode {
+		case modeQuant:
+			a.ks.dotQx4[w.Type](w.Data[r*w.RowBytes:last], q*w.RowBytes, a.xq, a.nb, o)
+		case modeF32:
 			v := unsafe.Slice((*float32)(unsafe.Pointer(&w.Data[r*w.RowBytes])), (last-r*w.RowBytes)/4)
 			a.ks.dotF32x4(v, q*w.Cols, a.x, o)
-		} else {
+		default:
 			a.ks.dotF16x4(w.Data[r*w.RowBytes:last], q*w.RowBytes, a.x, o)
 		}
 		out[r], out[r+q], out[r+2*q], out[r+3*q] = o[0], o[1], o[2], o[3]
