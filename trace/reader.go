@@ -316,7 +316,24 @@ func (rd *Reader) atEnd() error {
 	case err != nil:
 		return rd.prefix(fmt.Errorf("invalid trace at byte %d: data after the end of the document: %w", rd.dec.InputOffset(), err))
 	}
-	return rd.prefix(fmt.Errorf("invalid trace at byte %d: %v after the end of the document", rd.dec.InputOffset(), tok))
+	return rd.prefix(fmt.Errorf("invalid trace at byte %d: %s after the end of the document", rd.dec.InputOffset(), tokenDesc(tok)))
+}
+
+// tokenDesc names a JSON token for a one-line error without quoting the
+// file's content (a string may hold newlines or be megabytes long).
+func tokenDesc(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		return string(v)
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
 }
 
 // Close closes the file opened by OpenFile.

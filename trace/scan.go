@@ -198,7 +198,7 @@ func parseTrailer(tail []byte, off int64, name string, count int) (*Summary, err
 		if err != nil {
 			return nil, wrap(fmt.Errorf("invalid trace at byte %d: data after the end of the document: %w", at, err))
 		}
-		return nil, wrap(fmt.Errorf("invalid trace at byte %d: %v after the end of the document", at, tok))
+		return nil, wrap(fmt.Errorf("invalid trace at byte %d: %s after the end of the document", at, tokenDesc(tok)))
 	}
 	return trailer.Summary, nil
 }
