@@ -369,6 +369,11 @@ func statsLine(name string, s stats.Summary) string {
 	if !s.Finite() {
 		line += fmt.Sprintf("  NaN %d  Inf %d", s.NaN, s.Inf)
 	}
+	if !s.Hist.Empty() {
+		// The histogram from min to max, one block per bin (the last
+		// holds max, so only the all-equal case has trailing blanks).
+		line += "  hist " + strings.TrimRight(stats.Sparkline(s.Hist.Counts()), " ")
+	}
 	return line
 }
 
