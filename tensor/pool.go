@@ -517,9 +517,9 @@ func (p *Pool) matmulRange(worker, start, end int) {
 // opRange computes rows [start, end) of op for every batch row.
 func (p *Pool) opRange(a *mmOp, worker, start, end int) {
 	ks, w, cols, rows := a.ks, a.w, a.w.Cols, a.w.Rows
-	// Q8_0 too; Q4_0/Q4_K are bound by their unpacking, not the stream,
-	// and measured slower with far rows (BenchmarkMatVecFar).
-	if a.batch == 1 && (a.mode == modeF32 || a.mode == modeF16 || a.mode == modeQuant && w.Type == Q8_0) && farStreams {
+	// Q8_0 and Q4_0 too (once their kernels stopped prefetching rows
+	// that, with a far stride, lie outside the worker's share).
+	if a.batch == 1 && (a.mode == modeF32 || a.mode == modeF16 || a.mode == modeQuant && (w.Type == Q8_0 || w.Type == Q4_0)) && farStreams {
 		start = farRows(a, start, end, &p.farOut[worker])
 	}
 	for t0 := start; t0 < end; t0 += a.tileRows {

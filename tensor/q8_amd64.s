@@ -442,10 +442,10 @@ DATA q4shift<>+24(SB)/8, $4
 GLOBL q4shift<>(SB), RODATA|NOPTR, $32
 
 // func dotQ4_0Q8_0x4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
-// The same positions of the rows 8 ahead (where MatMul goes after the next
-// call) are prefetched: without it, streaming a matrix from DRAM ran at
-// ~60% of the rate with it (BenchmarkMatMul 32000x768, one thread); 8 rows
-// ahead measured a little better than 4.
+// Decode calls it with a far stride (pool.go farRows): four long streams
+// the hardware prefetchers follow. (Software prefetching of the rows 8
+// ahead, which helped consecutive rows, fetched rows outside the worker's
+// share there: tg32 Q4_0 ~150 -> ~200 tok/s without it.)
 // Two blocks per iteration: eight int32x8 vectors (4 rows × 2 blocks) are
 // reduced together into [A0..A3 | B0..B3], scaled as one vector, and block
 // A's four products are added to the row sums before block B's, which is
@@ -458,10 +458,6 @@ TEXT ·dotQ4_0Q8_0x4AVX2(SB), NOSPLIT, $0-40
 	LEAQ    (R8)(BX*1), R9
 	LEAQ    (R9)(BX*1), R10
 	LEAQ    (R10)(BX*1), R11
-	LEAQ    (R8)(BX*8), R12        // rows 8-11 ahead, for prefetching
-	LEAQ    (R12)(BX*1), R13
-	LEAQ    (R13)(BX*1), DX
-	ADDQ    DX, BX
 	CONSTS
 	VMOVDQU q4shift<>(SB), Y11
 	VXORPS  X0, X0, X0
@@ -470,10 +466,6 @@ TEXT ·dotQ4_0Q8_0x4AVX2(SB), NOSPLIT, $0-40
 q4x4loop2:
 	CMPQ       CX, $2
 	JLT        q4x4loop
-	PREFETCHT0 (R12)(SI*1)
-	PREFETCHT0 (R13)(SI*1)
-	PREFETCHT0 (DX)(SI*1)
-	PREFETCHT0 (BX)(SI*1)
 	VMOVDQU    2(DI), Y10
 	VPMADDUBSW Y10, Y14, Y12
 	Q4ROW2(R8, 0, Y1)
@@ -563,7 +555,8 @@ q4x4done:
 	VPADDD    Y9, dst, dst
 
 // func dotQ8_0Q8_0x4AVX2(w *byte, stride int, y *byte, nb int, out *[4]float32)
-// Two blocks per iteration, as dotQ4_0Q8_0x4AVX2.
+// Two blocks per iteration, as dotQ4_0Q8_0x4AVX2, and like it without
+// software prefetching (tg32 Q8_0 ~85 -> ~110 tok/s without it).
 TEXT ·dotQ8_0Q8_0x4AVX2(SB), NOSPLIT, $0-40
 	MOVQ   w+0(FP), R8
 	MOVQ   stride+8(FP), BX
@@ -572,20 +565,12 @@ TEXT ·dotQ8_0Q8_0x4AVX2(SB), NOSPLIT, $0-40
 	LEAQ   (R8)(BX*1), R9
 	LEAQ   (R9)(BX*1), R10
 	LEAQ   (R10)(BX*1), R11
-	LEAQ   (R8)(BX*8), R12         // rows 8-11 ahead, for prefetching
-	LEAQ   (R12)(BX*1), R13
-	LEAQ   (R13)(BX*1), DX
-	ADDQ   DX, BX
 	VXORPS X0, X0, X0
 	XORQ   SI, SI
 
 q8x4loop2:
 	CMPQ      CX, $2
 	JLT       q8x4loop
-	PREFETCHT0 (R12)(SI*1)
-	PREFETCHT0 (R13)(SI*1)
-	PREFETCHT0 (DX)(SI*1)
-	PREFETCHT0 (BX)(SI*1)
 	VPMOVSXBW  2(DI), Y10
 	VPMOVSXBW  18(DI), Y11
 	Q8ROW2(R8, 0, Y1)
