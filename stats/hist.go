@@ -51,18 +51,9 @@ func histFinite(h *Hist, xs []float32, lo, hi float64) {
 	// Four sets of counters: runs of neighbouring values fall in one bin,
 	// and a single counter would make each increment wait for the last.
 	var c [4][HistBins]int32
-	for ; len(xs) >= 4; xs = xs[4:] {
-		q := xs[:4:4]
-		b0 := min(uint(int((float64(q[0])-lo)*scale)), HistBins-1)
-		b1 := min(uint(int((float64(q[1])-lo)*scale)), HistBins-1)
-		b2 := min(uint(int((float64(q[2])-lo)*scale)), HistBins-1)
-		b3 := min(uint(int((float64(q[3])-lo)*scale)), HistBins-1)
-		c[0][b0]++
-		c[1][b1]++
-		c[2][b2]++
-		c[3][b3]++
-	}
-	for _, v := range xs {
+	m := len(xs) &^ 3
+	histCounts(xs[:m], lo, scale, &c)
+	for _, v := range xs[m:] {
 		c[0][min(uint(int((float64(v)-lo)*scale)), HistBins-1)]++
 	}
 	for k := range h {

@@ -45,58 +45,22 @@ func Compute(xs []float32) Summary {
 // one pass: four independent accumulators of the values shifted by the
 // first one (so the variance E[(x-K)²] - E[x-K]² keeps its precision
 // unless that value lies many standard deviations from the mean), no
-// per-value classification. A traced decode step summarises every
-// intermediate tensor, on the engine's goroutine. It reports false,
-// having computed nothing usable, when xs is empty or holds a NaN or an
-// Inf.
+// per-value classification; then a second pass for the bins. A traced
+// decode step summarises every intermediate tensor, on the engine's
+// goroutine, so both passes run as AVX2 assembly where the CPU has it
+// (finiteLanes, histCounts). It reports false, having computed nothing
+// usable, when xs is empty or holds a NaN or an Inf.
 func computeFinite(xs []float32) (Summary, bool) {
 	n := len(xs)
 	if n == 0 {
 		return Summary{}, false
 	}
 	k := float64(xs[0])
-	var s0, s1, s2, s3, q0, q1, q2, q3 float64
-	lo, hi := xs[0], xs[0]
-	zero := 0
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		a, b, c, d := xs[i], xs[i+1], xs[i+2], xs[i+3]
-		// Plain comparisons: the builtin min/max handle NaN and ±0 and
-		// cost more than the rest of the loop; new extremes are rare, so
-		// the branches predict well.
-		if a < lo {
-			lo = a
-		}
-		if b < lo {
-			lo = b
-		}
-		if c < lo {
-			lo = c
-		}
-		if d < lo {
-			lo = d
-		}
-		if a > hi {
-			hi = a
-		}
-		if b > hi {
-			hi = b
-		}
-		if c > hi {
-			hi = c
-		}
-		if d > hi {
-			hi = d
-		}
-		if a == 0 || b == 0 || c == 0 || d == 0 {
-			zero += b2i(a == 0) + b2i(b == 0) + b2i(c == 0) + b2i(d == 0)
-		}
-		fa, fb, fc, fd := float64(a)-k, float64(b)-k, float64(c)-k, float64(d)-k
-		s0, s1, s2, s3 = s0+fa, s1+fb, s2+fc, s3+fd
-		q0, q1, q2, q3 = q0+fa*fa, q1+fb*fb, q2+fc*fc, q3+fd*fd
-	}
-	for ; i < n; i++ {
-		a := xs[i]
+	l := lanes{lo: xs[0], hi: xs[0]}
+	m := n &^ 3
+	finiteLanes(xs[:m], k, &l)
+	s0, q0, lo, hi, zero := l.s[0], l.q[0], l.lo, l.hi, l.zero
+	for _, a := range xs[m:] {
 		if a < lo {
 			lo = a
 		}
@@ -106,14 +70,20 @@ func computeFinite(xs []float32) (Summary, bool) {
 		zero += b2i(a == 0)
 		fa := float64(a) - k
 		s0 += fa
-		q0 += fa * fa
+		q0 += float64(fa * fa)
 	}
 	fn := float64(n)
-	sh, sq := s0+s1+s2+s3, q0+q1+q2+q3 // Σ(x-K), Σ(x-K)²
+	sh, sq := s0+l.s[1]+l.s[2]+l.s[3], q0+l.q[1]+l.q[2]+l.q[3] // Σ(x-K), Σ(x-K)²
 	// A NaN or an Inf makes the sums NaN or Inf; finite float32 values
 	// cannot (their float64 squares sum far below the float64 range).
 	if t := sh + sq; math.IsNaN(t) || math.IsInf(t, 0) {
 		return Summary{}, false
+	}
+	if lo == 0 {
+		lo = firstZero(xs)
+	}
+	if hi == 0 {
+		hi = firstZero(xs)
 	}
 	mean := k + sh/fn
 	v := max((sq-sh*sh/fn)/fn, 0)
