@@ -131,10 +131,9 @@ func (s *Session) swiGLU(gate, up []float32) {
 }
 
 func (s *Session) siluRange(start, end int) {
-	g, u := s.eng.dst[start:end], s.eng.src[start:end]
-	for i, v := range g {
-		g[i] = silu(v) * u[i]
-	}
+	// Vectorized exp with the avx2 kernels (~20x math.Exp's float64 loop);
+	// each value's bits do not depend on the range split.
+	tensor.SiluMul(s.eng.dst[start:end], s.eng.src[start:end])
 }
 
 // forward runs the model over toks at positions s.pos.. (a prompt batch in
@@ -482,8 +481,6 @@ func softmax(x []float32) {
 		x[i] *= inv
 	}
 }
-
-func silu(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
 
 // addBias adds the bias vector to every row of x.
 func addBias(x, b []float32) {
