@@ -163,31 +163,85 @@ func (s Summary) MarshalJSON() ([]byte, error) { return s.AppendJSON(make([]byte
 
 // AppendJSON appends the JSON object of s to b (what MarshalJSON writes),
 // without reflection: a traced run writes one per tensor per state.
-func (s Summary) AppendJSON(b []byte) []byte {
-	b = append(b, `{"n":`...)
+func (s Summary) AppendJSON(b []byte) []byte { return s.appendJSON(b, `"`) }
+
+// AppendEscapedJSON appends the JSON object of s as it reads inside a JSON
+// string, its quotes escaped: a trace event holds its payload as a
+// string, and writing the escaped form directly saves escaping it after.
+func (s Summary) AppendEscapedJSON(b []byte) []byte { return s.appendJSON(b, `\"`) }
+
+// appendJSON writes s with q as the quote of its keys.
+func (s Summary) appendJSON(b []byte, q string) []byte {
+	key := func(b []byte, k string) []byte {
+		b = append(b, q...)
+		b = append(b, k...)
+		b = append(b, q...)
+		return append(b, ':')
+	}
+	b = append(b, '{')
+	b = key(b, "n")
 	b = strconv.AppendInt(b, int64(s.N), 10)
+	var minAt, maxAt [2]int // where Min's and Max's digits are
 	for _, f := range [...]struct {
 		key string
 		v   float64
-	}{{`,"min":`, s.Min}, {`,"max":`, s.Max}, {`,"mean":`, s.Mean}, {`,"std":`, s.Std}, {`,"l2":`, s.L2}, {`,"absmax":`, s.AbsMax}} {
-		b = append(b, f.key...)
-		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendFloat(b, f.v, 'g', -1, 64)
+		at  *[2]int
+	}{{"min", s.Min, &minAt}, {"max", s.Max, &maxAt}, {"mean", s.Mean, nil}, {"std", s.Std, nil}, {"l2", s.L2, nil}} {
+		b = append(b, ',')
+		b = key(b, f.key)
+		start := len(b)
+		b = appendFloat(b, f.v)
+		if f.at != nil {
+			*f.at = [2]int{start, len(b)}
 		}
 	}
-	b = append(b, `,"nan":`...)
+	b = append(b, ',')
+	b = key(b, "absmax")
+	// AbsMax is nearly always |Min| or |Max|: the same digits without a
+	// sign, already formatted (the shortest formatting costs the most here).
+	switch abs := math.Float64bits(s.AbsMax); {
+	case math.IsNaN(s.AbsMax) || math.IsInf(s.AbsMax, 0):
+		b = append(b, "null"...)
+	case abs == math.Float64bits(math.Abs(s.Min)):
+		b = appendUnsigned(b, minAt)
+	case abs == math.Float64bits(math.Abs(s.Max)):
+		b = appendUnsigned(b, maxAt)
+	default:
+		b = strconv.AppendFloat(b, s.AbsMax, 'g', -1, 64)
+	}
+	b = append(b, ',')
+	b = key(b, "nan")
 	b = strconv.AppendInt(b, int64(s.NaN), 10)
-	b = append(b, `,"inf":`...)
+	b = append(b, ',')
+	b = key(b, "inf")
 	b = strconv.AppendInt(b, int64(s.Inf), 10)
-	b = append(b, `,"zero":`...)
+	b = append(b, ',')
+	b = key(b, "zero")
 	b = strconv.AppendInt(b, int64(s.Zero), 10)
 	if !s.Hist.Empty() {
-		b = append(b, `,"hist":`...)
+		b = append(b, ',')
+		b = key(b, "hist")
 		b = s.Hist.appendJSON(b)
 	}
 	return append(b, '}')
+}
+
+// appendFloat appends f as the shortest number that reads back as f, or
+// null when it is not finite.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// appendUnsigned appends the number b[at[0]:at[1]] without its sign.
+func appendUnsigned(b []byte, at [2]int) []byte {
+	i := at[0]
+	if b[i] == '-' {
+		i++
+	}
+	return append(b, b[i:at[1]]...)
 }
 
 // summaryWire decodes a Summary without pointer fields: the float fields
