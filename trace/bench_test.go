@@ -110,3 +110,66 @@ func BenchmarkMarshalBlockExit(b *testing.B) {
 		}
 	}
 }
+
+// layerEvents are the events of one traced decode step's 12 layers as the
+// engine records them (a block entered, its four states entered and
+// exited with their tensors, the block exited with all 13), each tensor
+// with its own statistics: 156 distinct summaries, more than the writer's
+// cache holds across steps.
+func layerEvents() []Event {
+	var evs []Event
+	xs := make([]float32, 768)
+	tensor := func(l, k int) stats.Summary {
+		for i := range xs {
+			xs[i] = float32((i*(k+3)+l*11)%97)*0.0123 - 0.5
+		}
+		return stats.Compute(xs)
+	}
+	ev := func(t EventType, st State, p *Payload) {
+		evs = append(evs, Event{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Type: t, State: st, Payload: p})
+	}
+	for l := range 12 {
+		block := &Payload{Iteration: 3, Layer: l, Shape: []int{1, 768}, DurationUS: 1234.5, Tensors: map[string]stats.Summary{}}
+		in := tensor(l-1, 12)
+		ev(TaskStateEntered, TransformerBlock, &Payload{Iteration: 3, Layer: l, Shape: []int{1, 768}, Stats: &in})
+		k := 0
+		for _, st := range []struct {
+			state State
+			n     int
+		}{{LayerNorm, 1}, {Attention, 6}, {LayerNorm, 1}, {FFN, 5}} {
+			ev(TaskStateEntered, st.state, &Payload{Iteration: 3, Layer: l, Parent: 1, Shape: []int{1, 768}, Stats: &in})
+			out := &Payload{Iteration: 3, Layer: l, Parent: 1, Shape: []int{1, 768}, DurationUS: 87.25, Tensors: map[string]stats.Summary{}}
+			for range st.n {
+				s := tensor(l, k)
+				out.Tensors[StageNames[k+1]] = s
+				block.Tensors[StageNames[k+1]] = s
+				k++
+			}
+			s := out.Tensors[StageNames[k]]
+			out.Stats, in = &s, s
+			ev(TaskStateExited, st.state, out)
+		}
+		block.Stats = &in
+		ev(TaskStateExited, TransformerBlock, block)
+	}
+	return evs
+}
+
+// BenchmarkJSONWriterStep writes the 12 layers' events of a decode step
+// (what --trace-output costs per token, bar LM_HEAD, SAMPLE and DECODE).
+func BenchmarkJSONWriterStep(b *testing.B) {
+	evs := layerEvents()
+	w, err := NewJSONWriter(io.Discard, testHeader())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for range b.N {
+		for _, ev := range evs {
+			if err := w.Write(ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -168,7 +167,8 @@ type JSONWriter struct {
 	tally  Tally
 	open   []openEntered // states entered and not exited, outermost first
 	closed bool
-	err    error // first write error; later writes return it
+	err    error   // first write error; later writes return it
+	enc    encoder // its buffers and summary cache are reused event to event
 }
 
 // openEntered is a state the document has entered and not yet exited.
@@ -197,6 +197,7 @@ func NewJSONWriter(w io.Writer, h Header) (*JSONWriter, error) {
 		h.Run.Injections = []string{}
 	}
 	jw := &JSONWriter{w: bufio.NewWriterSize(w, 64<<10), header: h, start: time.Now()}
+	jw.enc.cache = new([summaryCacheSize]cachedSummary)
 	b, err := json.Marshal(h)
 	if err != nil {
 		return nil, fmt.Errorf("trace header: %w", err)
@@ -279,10 +280,11 @@ func (jw *JSONWriter) write(ev Event) error {
 		run := jw.header.Run
 		ev.Run = &run
 	}
-	b, err := ev.MarshalJSON() // directly: json.Marshal would re-scan the output
+	b, err := jw.enc.appendEvent(jw.enc.buf[:0], ev)
 	if err != nil {
 		return fmt.Errorf("trace event %d: %w", ev.ID, err)
 	}
+	jw.enc.buf = b
 	if jw.n > 0 {
 		jw.w.WriteByte(',')
 	}
@@ -429,78 +431,11 @@ type failureJSON struct {
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // MarshalJSON writes the AWS Step Functions history-event shape; payloads
-// become JSON strings. It is written by hand: a traced run writes one
-// event per state transition.
+// become JSON strings. It is written by hand (encoder): a traced run
+// writes one event per state transition.
 func (ev Event) MarshalJSON() ([]byte, error) {
-	var p []byte // the payload, encoded first to size the buffer
-	if ev.Payload != nil && (ev.Type == TaskStateEntered || ev.Type == TaskStateExited || ev.Type == ExecutionSucceeded) {
-		var err error
-		if p, err = ev.Payload.MarshalJSON(); err != nil {
-			return nil, fmt.Errorf("event %d payload: %w", ev.ID, err)
-		}
-	}
-	b := make([]byte, 0, 256+len(p)+len(p)/4) // escaping adds a backslash per quote
-	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, ev.ID, 10)
-	b = append(b, `,"previousEventId":`...)
-	b = strconv.AppendInt(b, ev.PreviousID, 10)
-	b = append(b, `,"timestamp":"`...)
-	b = ev.Time.UTC().AppendFormat(b, timeLayout)
-	b = append(b, `","type":`...)
-	b = appendJSONString(b, string(ev.Type))
-	payload := func(b []byte, key string) []byte {
-		if p == nil {
-			return b
-		}
-		b = appendMember(b, key)
-		return appendJSONString(b, string(p))
-	}
-	switch ev.Type {
-	case ExecutionStarted:
-		b = append(b, `,"executionStartedEventDetails":{`...)
-		if ev.Run != nil {
-			run, merr := json.Marshal(ev.Run)
-			if merr != nil {
-				return nil, merr
-			}
-			b = appendMember(b, "input")
-			b = appendJSONString(b, string(run))
-		}
-		b = append(b, '}')
-	case TaskStateEntered, TaskStateExited:
-		key, field := "stateEnteredEventDetails", "input"
-		if ev.Type == TaskStateExited {
-			key, field = "stateExitedEventDetails", "output"
-		}
-		b = appendMember(b, key)
-		b = append(b, '{')
-		if ev.State != "" {
-			b = appendMember(b, "name")
-			b = appendJSONString(b, string(ev.State))
-		}
-		b = payload(b, field)
-		b = append(b, '}')
-	case ExecutionSucceeded:
-		b = append(b, `,"executionSucceededEventDetails":{`...)
-		b = payload(b, "output")
-		b = append(b, '}')
-	case ExecutionFailed, ExecutionAborted:
-		key := "executionFailedEventDetails"
-		if ev.Type == ExecutionAborted {
-			key = "executionAbortedEventDetails"
-		}
-		b = appendMember(b, key)
-		b = append(b, `{"error":`...)
-		b = appendJSONString(b, ev.Error)
-		b = append(b, `,"cause":`...)
-		b = appendJSONString(b, ev.Cause)
-		if ev.Hint != "" {
-			b = append(b, `,"hint":`...)
-			b = appendJSONString(b, ev.Hint)
-		}
-		b = append(b, '}')
-	}
-	return append(b, '}'), nil
+	var e encoder
+	return e.appendEvent(make([]byte, 0, 512), ev)
 }
 
 // UnmarshalJSON reads the form written by MarshalJSON.

@@ -1,0 +1,304 @@
+package trace
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/infertrace/infertrace/stats"
+)
+
+// encoder writes events as Event.MarshalJSON does, into buffers it reuses.
+// A traced decode step writes ~130 events, most of them a state's
+// statistics and little else; for those (plainPayload) the payload is
+// written straight in its escaped form (it is a JSON string inside the
+// event), and the escaped JSON of recent summaries is kept, since one
+// tensor's summary appears in up to four events (the producing state's
+// tensors and stats, the enclosing block's tensors, the next state's
+// input). Other payloads go through Payload.MarshalJSON and are escaped
+// afterwards. A JSONWriter owns one encoder; it is not safe for
+// concurrent use.
+type encoder struct {
+	buf   []byte                           // the event being written
+	tmp   []byte                           // a summary or a key before escaping
+	keys  []string                         // a tensors map's sorted keys
+	cache *[summaryCacheSize]cachedSummary // nil: no caching (a one-off MarshalJSON)
+}
+
+// summaryCacheSize is the number of summaries whose escaped JSON an
+// encoder keeps (direct-mapped): a block's 13 tensors and their repeats
+// fit with room for collisions.
+const summaryCacheSize = 64
+
+type cachedSummary struct {
+	s   stats.Summary
+	ok  bool
+	esc []byte
+}
+
+// appendEvent appends the JSON of ev (what Event.MarshalJSON returns) to
+// b.
+func (e *encoder) appendEvent(b []byte, ev Event) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, ev.ID, 10)
+	b = append(b, `,"previousEventId":`...)
+	b = strconv.AppendInt(b, ev.PreviousID, 10)
+	b = append(b, `,"timestamp":"`...)
+	b = appendTimestamp(b, ev.Time)
+	b = append(b, `","type":`...)
+	b = appendJSONString(b, string(ev.Type))
+	var err error
+	switch ev.Type {
+	case ExecutionStarted:
+		b = append(b, `,"executionStartedEventDetails":{`...)
+		if ev.Run != nil {
+			run, merr := json.Marshal(ev.Run)
+			if merr != nil {
+				return nil, merr
+			}
+			b = appendMember(b, "input")
+			b = appendJSONString(b, string(run))
+		}
+		b = append(b, '}')
+	case TaskStateEntered, TaskStateExited:
+		key, field := "stateEnteredEventDetails", "input"
+		if ev.Type == TaskStateExited {
+			key, field = "stateExitedEventDetails", "output"
+		}
+		b = appendMember(b, key)
+		b = append(b, '{')
+		if ev.State != "" {
+			b = appendMember(b, "name")
+			b = appendJSONString(b, string(ev.State))
+		}
+		if b, err = e.appendPayload(b, field, ev); err != nil {
+			return nil, err
+		}
+		b = append(b, '}')
+	case ExecutionSucceeded:
+		b = append(b, `,"executionSucceededEventDetails":{`...)
+		if b, err = e.appendPayload(b, "output", ev); err != nil {
+			return nil, err
+		}
+		b = append(b, '}')
+	case ExecutionFailed, ExecutionAborted:
+		key := "executionFailedEventDetails"
+		if ev.Type == ExecutionAborted {
+			key = "executionAbortedEventDetails"
+		}
+		b = appendMember(b, key)
+		b = append(b, `{"error":`...)
+		b = appendJSONString(b, ev.Error)
+		b = append(b, `,"cause":`...)
+		b = appendJSONString(b, ev.Cause)
+		if ev.Hint != "" {
+			b = append(b, `,"hint":`...)
+			b = appendJSONString(b, ev.Hint)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+// appendPayload appends `"field":"<the payload's JSON, escaped>"` when ev
+// has a payload.
+func (e *encoder) appendPayload(b []byte, field string, ev Event) ([]byte, error) {
+	p := ev.Payload
+	if p == nil {
+		return b, nil
+	}
+	b = appendMember(b, field)
+	b = append(b, '"')
+	if p.plain() {
+		b = e.appendPlainEscaped(b, p)
+		return append(b, '"'), nil
+	}
+	pj, err := p.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("event %d payload: %w", ev.ID, err)
+	}
+	b = appendEscaped(b, pj)
+	return append(b, '"'), nil
+}
+
+// plain reports whether p holds only what a state's statistics need
+// (iteration, layer, parent, shape, duration, stats, tensors): the
+// payloads that appendPlainEscaped writes.
+func (p *Payload) plain() bool {
+	return p.Values == nil && p.Text == "" && p.TokenIDs == nil && p.Pieces == nil && p.TopKLogits == nil &&
+		p.Sampler == nil && p.TopKProbs == nil && p.SampledID == nil && p.SampledProb == 0 && p.SampledRank == 0 &&
+		p.TokenID == nil && p.Piece == "" && p.TextAdded == "" && p.Kernel == nil && p.Profile == nil && p.Issues == nil
+}
+
+// appendPlainEscaped appends the JSON of a plain payload, escaped as
+// inside a JSON string: the bytes of appendEscaped(p.MarshalJSON()).
+func (e *encoder) appendPlainEscaped(b []byte, p *Payload) []byte {
+	b = append(b, `{\"iteration\":`...)
+	b = strconv.AppendInt(b, int64(p.Iteration), 10)
+	b = append(b, `,\"layer\":`...)
+	b = strconv.AppendInt(b, int64(p.Layer), 10)
+	b = append(b, `,\"parent\":`...)
+	b = strconv.AppendInt(b, p.Parent, 10)
+	if len(p.Shape) > 0 {
+		b = append(b, `,\"shape\":[`...)
+		for i, d := range p.Shape {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(d), 10)
+		}
+		b = append(b, ']')
+	}
+	// encoding/json fails on a non-finite float; MarshalJSON then writes
+	// the payload with it set to 0, which omitempty leaves out.
+	if d := p.DurationUS; d != 0 && !math.IsNaN(d) && !math.IsInf(d, 0) {
+		b = append(b, `,\"duration_us\":`...)
+		b = appendJSONFloat(b, d)
+	}
+	if p.Stats != nil {
+		b = append(b, `,\"stats\":`...)
+		b = e.appendSummaryEscaped(b, p.Stats)
+	}
+	if len(p.Tensors) > 0 {
+		b = append(b, `,\"tensors\":{`...)
+		e.keys = e.keys[:0]
+		for k := range p.Tensors {
+			e.keys = append(e.keys, k)
+		}
+		slices.Sort(e.keys)
+		for i, k := range e.keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			e.tmp = appendJSONString(e.tmp[:0], k)
+			b = appendEscaped(b, e.tmp)
+			b = append(b, ':')
+			s := p.Tensors[k]
+			b = e.appendSummaryEscaped(b, &s)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendSummaryEscaped appends s.AppendEscapedJSON's bytes, from the cache
+// when s was written recently.
+func (e *encoder) appendSummaryEscaped(b []byte, s *stats.Summary) []byte {
+	if e.cache == nil {
+		return s.AppendEscapedJSON(b)
+	}
+	h := uint64(s.N) ^ math.Float64bits(s.Mean) ^ math.Float64bits(s.Std)*31 ^ math.Float64bits(s.Min)*131
+	c := &e.cache[(h^h>>29^h>>47)%summaryCacheSize]
+	// A summary with a NaN field never equals itself: it is written
+	// afresh every time, as it should be.
+	if c.ok && c.s == *s {
+		return append(b, c.esc...)
+	}
+	c.esc = s.AppendEscapedJSON(c.esc[:0])
+	c.s, c.ok = *s, true
+	return append(b, c.esc...)
+}
+
+// appendJSONFloat appends f (finite) as encoding/json writes a float64:
+// the shortest representation, in exponent form below 1e-6 and from 1e21
+// on, with a one-digit negative exponent written without its leading zero.
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// safeASCII marks the ASCII bytes appendJSONString copies unescaped.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// appendEscaped appends the inside of the JSON string of src: the bytes
+// appendJSONString(b, string(src)) writes between its quotes, without
+// converting src to a string (a payload is kilobytes).
+func appendEscaped(b, src []byte) []byte {
+	if !utf8.Valid(src) {
+		q := appendJSONString(nil, string(src))
+		return append(b, q[1:len(q)-1]...)
+	}
+	const hex = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(src); {
+		c := src[i]
+		if c < utf8.RuneSelf {
+			if safeASCII[c] {
+				i++
+				continue
+			}
+			b = append(b, src[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(src[i:])
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, src[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			start = i + size
+		}
+		i += size
+	}
+	return append(b, src[start:]...)
+}
+
+// appendTimestamp appends t in timeLayout (RFC 3339, UTC, milliseconds),
+// by hand for the years of four digits (time's layout interpreter costs
+// as much as the rest of a small event).
+func appendTimestamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, timeLayout)
+	}
+	hour, min, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	d2 := func(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+	b = d2(b, year/100)
+	b = d2(b, year%100)
+	b = append(b, '-')
+	b = d2(b, int(month))
+	b = append(b, '-')
+	b = d2(b, day)
+	b = append(b, 'T')
+	b = d2(b, hour)
+	b = append(b, ':')
+	b = d2(b, min)
+	b = append(b, ':')
+	b = d2(b, sec)
+	return append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+}
