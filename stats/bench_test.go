@@ -22,3 +22,17 @@ func BenchmarkCompute(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTopK ranks the top 10 of a 32000-value vocabulary (LM_HEAD's
+// top_k_logits, once per traced token).
+func BenchmarkTopK(b *testing.B) {
+	xs := make([]float32, 32000)
+	for i := range xs {
+		xs[i] = float32((i*7919)%32000)*0.001 - 16
+	}
+	dst := make([]int, 0, 10)
+	for range b.N {
+		dst = TopK(xs, 10, dst)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(xs)), "ns/value")
+}

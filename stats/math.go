@@ -73,9 +73,25 @@ func TopK(xs []float32, k int, dst []int) []int {
 	// Insertion into a sorted window of size k: O(n*k) worst case, but
 	// k is small (top-10 of a vocabulary) and the common case is one
 	// comparison per element.
-	for i, v := range xs {
-		if len(dst) == k && !greater(v, i, xs[dst[k-1]], dst[k-1]) {
-			continue
+	for i := 0; i < len(xs); i++ {
+		v := xs[i]
+		if len(dst) == k {
+			// Once the window is full, skip what cannot enter it with a
+			// plain comparison against its last value when that is a
+			// number: a later index loses a tie, and NaN compares false
+			// (what greater says in both cases). A traced step ranks the
+			// whole vocabulary this way.
+			if last := xs[dst[k-1]]; last == last {
+				for i < len(xs) && !(xs[i] > last) {
+					i++
+				}
+				if i == len(xs) {
+					break
+				}
+				v = xs[i]
+			} else if !greater(v, i, last, dst[k-1]) {
+				continue
+			}
 		}
 		if len(dst) < k {
 			dst = append(dst, i)
