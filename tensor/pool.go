@@ -237,6 +237,7 @@ type mmOp struct {
 	w        Matrix
 	x        []float32 // float32 activations (rounded to F16/BF16 for those modes)
 	xq       []byte    // quantized activation rows (modeQuant)
+	xs       []byte    // xq laid out for q4kDecode (batch-1 Q4_K), or nil
 	ks       *kernelSet
 	mode     mmMode
 	xqStride int // bytes per quantized activation row
@@ -397,6 +398,12 @@ func (p *Pool) prepare(dst []float32, w Matrix, x []float32, batch int) {
 		op.xqStride = op.nb * vi.BlockBytes
 		if o := same(modeQuant, vt); o != nil {
 			op.xq = o.xq
+			if w.Type == Q4_K && batch == 1 && ks == q4kDecode.ks {
+				op.xs = o.xs
+				if op.xs == nil {
+					op.xs = p.prepDecode(&p.scratch[i], op.xq, op.nb)
+				}
+			}
 			break
 		}
 		sc := &p.scratch[i]
@@ -414,6 +421,9 @@ func (p *Pool) prepare(dst []float32, w Matrix, x []float32, batch int) {
 		for b := range batch {
 			quant(x[b*w.Cols:(b+1)*w.Cols], op.xq[b*op.xqStride:(b+1)*op.xqStride])
 		}
+		if w.Type == Q4_K && batch == 1 && ks == q4kDecode.ks {
+			op.xs = p.prepDecode(sc, op.xq, op.nb)
+		}
 	}
 	// A multiple of 4 rows, so that every row of a tile goes through the
 	// four-row kernels (a 16 KiB tile is only 5 rows of 768 F32 values).
@@ -425,6 +435,18 @@ func (p *Pool) prepare(dst []float32, w Matrix, x []float32, batch int) {
 type opScratch struct {
 	xq []byte    // quantized activation rows
 	xr []float32 // activations rounded to F16/BF16
+	xs []byte    // a Q8_K row laid out for q4kDecode
+}
+
+// prepDecode returns the nb Q8_K blocks of xq laid out for q4kDecode, in
+// sc.
+func (p *Pool) prepDecode(sc *opScratch, xq []byte, nb int) []byte {
+	if need := nb * q8KBlockBytes; cap(sc.xs) < need {
+		sc.xs = make([]byte, need)
+	}
+	xs := sc.xs[:nb*q8KBlockBytes]
+	prepQ4KDecode(xq, xs, nb)
+	return xs
 }
 
 // launch runs p.ops over their concatenated rows and fills out.
@@ -518,8 +540,9 @@ func (p *Pool) matmulRange(worker, start, end int) {
 func (p *Pool) opRange(a *mmOp, worker, start, end int) {
 	ks, w, cols, rows := a.ks, a.w, a.w.Cols, a.w.Rows
 	// Q8_0 and Q4_0 too (once their kernels stopped prefetching rows
-	// that, with a far stride, lie outside the worker's share).
-	if a.batch == 1 && (a.mode == modeF32 || a.mode == modeF16 || a.mode == modeQuant && (w.Type == Q8_0 || w.Type == Q4_0)) && farStreams {
+	// that, with a far stride, lie outside the worker's share), and Q4_K
+	// through q4kDecode (a.xs).
+	if a.batch == 1 && (a.mode == modeF32 || a.mode == modeF16 || a.mode == modeQuant && (w.Type == Q8_0 || w.Type == Q4_0 || a.xs != nil)) && farStreams {
 		start = farRows(a, start, end, &p.farOut[worker])
 	}
 	for t0 := start; t0 < end; t0 += a.tileRows {
@@ -583,12 +606,15 @@ func (p *Pool) opRange(a *mmOp, worker, start, end int) {
 var farStreams = true
 
 // farRows computes the first 4*q rows of [start, end), q = (end-start)/4,
-// of a batch-1 F32/F16 product with the four-row kernels on rows r, r+q,
-// r+2q, r+3q: four long sequential streams, which the hardware
-// prefetchers follow at close to the machine's read bandwidth, where
-// consecutive rows (3 KB each at 768 F32 values) stream ~40% slower
-// (BenchmarkDotF32Cold x2far vs x2). Each row is the same dot call, so
-// the same bits. It returns the first row left to compute.
+// of a batch-1 product with the four-row kernels on rows r, r+q, r+2q,
+// r+3q: four long sequential streams, which the hardware prefetchers
+// follow at close to the machine's read bandwidth, where consecutive rows
+// (3 KB each at 768 F32 values) stream ~40% slower (BenchmarkDotF32Cold
+// x2far vs x2). Batch-1 Q4_K goes through q4kDecode, whose four rows are
+// interleaved per super-block (the older one-row-after-another kernel
+// was slower with far rows). Each row is the same dot call (or the same
+// bits), so the result does not depend on the split. It returns the
+// first row left to compute.
 func farRows(a *mmOp, start, end int, slot *[16]float32) int {
 	w, q := a.w, (end-start)/4
 	if q < 4 {
@@ -603,6 +629,10 @@ func farRows(a *mmOp, start, end int, slot *[16]float32) int {
 		last := (r + 3*q + 1) * w.RowBytes
 		switch a.mode {
 		case modeQuant:
+			if a.xs != nil {
+				q4kDecode.dot4(w.Data[r*w.RowBytes:last], q*w.RowBytes, a.xs, a.nb, o)
+				break
+			}
 			a.ks.dotQx4[w.Type](w.Data[r*w.RowBytes:last], q*w.RowBytes, a.xq, a.nb, o)
 		case modeF32:
 			v := unsafe.Slice((*float32)(unsafe.Pointer(&w.Data[r*w.RowBytes])), (last-r*w.RowBytes)/4)
