@@ -21,6 +21,9 @@ func tileBatched(ks *kernelSet, w Matrix, x []float32, xq []byte, xqStride, nb, 
 			return false
 		}
 		r := t0
+		if tileQx8 != nil {
+			r = tileQx8(ks, w, xq, xqStride, nb, batch, dst, t0, t1, bufs, worker)
+		}
 		if dot4n != nil {
 			for ; r+4 <= t1; r += 4 {
 				dot4n(w.Data[r*w.RowBytes:], w.RowBytes, xq, xqStride, nb, batch, dst[r:], rows)
@@ -65,3 +68,10 @@ func tileBatched(ks *kernelSet, w Matrix, x []float32, xq []byte, xqStride, nb, 
 	}
 	return true
 }
+
+// tileQx8, where set (amd64 with AVX2: q0x8_amd64.go), computes the
+// quantized rows t0.. of tileBatched's tile in groups of eight with kernels
+// that repack the group's weights once for all the activations, and
+// returns the first row it left for the four-row kernels; bit-identical to
+// them. bufs[worker] is its scratch.
+var tileQx8 func(ks *kernelSet, w Matrix, xq []byte, xqStride, nb, batch int, dst []float32, t0, t1 int, bufs [][]float32, worker int) int

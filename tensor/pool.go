@@ -428,6 +428,10 @@ func (p *Pool) prepare(dst []float32, w Matrix, x []float32, batch int) {
 	// A multiple of 4 rows, so that every row of a tile goes through the
 	// four-row kernels (a 16 KiB tile is only 5 rows of 768 F32 values).
 	op.tileRows = max(4, tileBytes/max(1, w.RowBytes)&^3)
+	if batch > 1 && op.mode == modeQuant {
+		// The eight-row batched kernels (tileQx8) take rows in eights.
+		op.tileRows = (op.tileRows + 7) &^ 7
+	}
 	p.ops = append(p.ops, op)
 }
 

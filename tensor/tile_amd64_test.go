@@ -358,3 +358,107 @@ func BenchmarkKernelDotQx4n(b *testing.B) {
 		})
 	}
 }
+
+// TestTileQ0x8AVX2 requires every output of the eight-row Q4_0/Q8_0 tiles
+// (repack + gemm, through tileQ0x8) to equal the Go one-row dot bit for
+// bit: row ranges that leave 0-7 rows to the caller, batches that leave
+// 0-3 activations after the groups of four (an overlapping last group),
+// packed or spaced rows and activations, misaligned data, random weight
+// bytes (any scales and quants; Q8_0 weights include -128) and activations
+// from the quantizer. Outputs of other rows stay untouched.
+func TestTileQ0x8AVX2(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(51, 52))
+	for _, typ := range []Type{Q4_0, Q8_0} {
+		ti, _ := typ.Info()
+		for _, nb := range []int{1, 2, 3, 24} {
+			for _, batch := range []int{4, 5, 6, 7, 8, 13, 64} {
+				for _, gap := range []int{0, 5} {
+					for _, span := range [][2]int{{0, 8}, {3, 19}, {8, 31}} {
+						off := (nb + batch + gap) % 4
+						t.Run(fmt.Sprintf("%v/nb=%d/b=%d/gap=%d/rows=%v", typ, nb, batch, gap, span), func(t *testing.T) {
+							rows := span[1] + 2
+							rb := nb*ti.BlockBytes + gap
+							data := make([]byte, off+rows*rb)[off:]
+							for i := range rows {
+								copy(data[i*rb:], randBlocks(r, typ, nb, 0))
+							}
+							w := Matrix{Type: typ, Rows: rows, Cols: nb * 32, RowBytes: rb, Data: data}
+							xs := nb*34 + gap
+							xq := make([]byte, 3-off+batch*xs)[3-off:]
+							for c := range batch {
+								x := randVec(r, nb*32, 3)
+								goKernels.quantizeQ8_0(x, xq[c*xs:c*xs+nb*34])
+							}
+							dst := make([]float32, batch*rows)
+							for i := range dst {
+								dst[i] = float32(math.NaN())
+							}
+							bufs := make([][]float32, 2)
+							end := tileQ0x8(&avx2Kernels, w, xq, xs, nb, batch, dst, span[0], span[1], bufs, 1)
+							if want := span[0] + (span[1]-span[0])&^7; end != want {
+								t.Fatalf("returned row %d, want %d", end, want)
+							}
+							for c := range batch {
+								for i := range rows {
+									g := dst[c*rows+i]
+									if i < span[0] || i >= end {
+										if !math.IsNaN(float64(g)) {
+											t.Fatalf("act %d row %d outside the groups was written", c, i)
+										}
+										continue
+									}
+									if want := goKernels.dotQ[typ](data[i*rb:], xq[c*xs:], nb); !sameF32(g, want) {
+										t.Fatalf("act %d row %d: %v (%#x), go %v (%#x)", c, i, g, math.Float32bits(g), want, math.Float32bits(want))
+									}
+								}
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkTileQ0x8 compares, for 32 rows of 768 values against 64
+// quantized activations, the eight-row repacked tiles with the four-row ×
+// four-activation kernels (dotQx4n).
+//
+//	go test -run '^$' -bench 'TileQ0x8' -count 5 ./tensor/
+func BenchmarkTileQ0x8(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("no AVX2")
+	}
+	const n, nt, rows = 768, 64, 32
+	r := rand.New(rand.NewPCG(53, 54))
+	x := randF32(r, nt*n)
+	xs := n / 32 * 34
+	xq := make([]byte, nt*xs)
+	for c := range nt {
+		avx2Kernels.quantizeQ8_0(x[c*n:(c+1)*n], xq[c*xs:(c+1)*xs])
+	}
+	dst := make([]float32, nt*rows)
+	bufs := make([][]float32, 1)
+	for _, typ := range []Type{Q4_0, Q8_0} {
+		ti, _ := typ.Info()
+		nb := n / 32
+		w := Matrix{Type: typ, Rows: rows, Cols: n, RowBytes: nb * ti.BlockBytes, Data: RandomBlocks(typ, rows*nb, r)}
+		b.Run(typ.String()+"/x4x4", func(b *testing.B) {
+			defer cpuMetric(b)()
+			for b.Loop() {
+				for i := 0; i < rows; i += 4 {
+					avx2Kernels.dotQx4n[typ](w.Data[i*w.RowBytes:], w.RowBytes, xq, xs, nb, nt, dst[i:], rows)
+				}
+			}
+			reportFlops(b, 2*n*nt*rows)
+		})
+		b.Run(typ.String()+"/x8", func(b *testing.B) {
+			defer cpuMetric(b)()
+			for b.Loop() {
+				tileQ0x8(&avx2Kernels, w, xq, xs, nb, nt, dst, 0, rows, bufs, 0)
+			}
+			reportFlops(b, 2*n*nt*rows)
+		})
+	}
+}

@@ -1,0 +1,72 @@
+package tensor
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+//go:noescape
+func repackQ4_0x8AVX2(w *byte, stride int, nb int, dst *byte)
+
+//go:noescape
+func repackQ8_0x8AVX2(w *byte, stride int, nb int, dst *byte)
+
+//go:noescape
+func gemmQ4_0x8x4AVX2(buf *byte, nb int, y *byte, ystride int, out *float32, ostride int)
+
+//go:noescape
+func gemmQ8_0x8x4AVX2(buf *byte, nb int, y *byte, ystride int, out *float32, ostride int)
+
+func init() {
+	if hasAVX2 {
+		tileQx8 = tileQ0x8
+	}
+}
+
+// q0x8 describes the eight-row kernels of one weight type: the block
+// bytes of a row and of the repacked tile (q0x8_amd64.s).
+type q0x8 struct {
+	wb, pb int
+	repack func(w *byte, stride int, nb int, dst *byte)
+	gemm   func(buf *byte, nb int, y *byte, ystride int, out *float32, ostride int)
+}
+
+var q0x8Kernels = [BF16 + 1]*q0x8{
+	Q4_0: {18, 288, repackQ4_0x8AVX2, gemmQ4_0x8x4AVX2},
+	Q8_0: {34, 544, repackQ8_0x8AVX2, gemmQ8_0x8x4AVX2},
+}
+
+// tileQ0x8 computes, with the avx2 set, rows t0.. of dst = w · xq in
+// groups of eight, each group repacked once into the worker's scratch
+// (bufs[worker], grown as needed) and run against the activations four at
+// a time (a leftover one to three through a last group overlapping the one
+// before: those outputs rewritten with the same bits). It returns the first
+// row it left (fewer than eight remain, or the type, set or batch has no
+// eight-row kernel). Every output equals dotQ of its row and activation.
+func tileQ0x8(ks *kernelSet, w Matrix, xq []byte, xqStride, nb, batch int, dst []float32, t0, t1 int, bufs [][]float32, worker int) int {
+	k := q0x8Kernels[w.Type]
+	if ks != &avx2Kernels || k == nil || batch < 4 || nb <= 0 || t1-t0 < 8 {
+		return t0
+	}
+	rows := w.Rows
+	switch {
+	case xqStride < nb*34 || w.RowBytes < nb*k.wb || t0 < 0 || t1 > rows:
+		panic(fmt.Sprintf("tensor: eight-row %v tile: %d blocks, row %d bytes, activation stride %d, rows %d-%d of %d", w.Type, nb, w.RowBytes, xqStride, t0, t1, rows))
+	case len(xq) < (batch-1)*xqStride+nb*34 || len(dst) < (batch-1)*rows+t1 || len(w.Data) < t1*w.RowBytes:
+		panic(fmt.Sprintf("tensor: eight-row %v tile out of range: %d activation bytes, %d outputs, %d weight bytes", w.Type, len(xq), len(dst), len(w.Data)))
+	}
+	need := (nb*k.pb + 3) / 4
+	if cap(bufs[worker]) < need {
+		bufs[worker] = make([]float32, need)
+	}
+	buf := (*byte)(unsafe.Pointer(unsafe.SliceData(bufs[worker])))
+	r := t0
+	for ; r+8 <= t1; r += 8 {
+		k.repack(&w.Data[r*w.RowBytes], w.RowBytes, nb, buf)
+		for c := 0; c < batch; c += 4 {
+			c = min(c, batch-4)
+			k.gemm(buf, nb, &xq[c*xqStride], xqStride, &dst[c*rows+r], rows)
+		}
+	}
+	return r
+}
