@@ -97,9 +97,57 @@ type Session struct {
 	lastStage []float32
 	lastSum   *stats.Summary
 
+	blocks recBlocks // storage of recorded payloads and summaries
+
 	// Next's pull iterator over Events, started by the first Next.
 	pullNext func() (trace.Event, bool)
 	pullStop func()
+}
+
+// recBlocks hands out the payloads, summaries and shapes that recorded
+// events carry. They belong to the consumer, which may keep them (the
+// TUI keeps every event), so none is ever reused; but one allocation
+// serves many of them rather than one each (a traced decode step records
+// ~130 events and ~160 summaries).
+type recBlocks struct {
+	payloads []trace.Payload
+	sums     []stats.Summary
+	ints     []int
+}
+
+// recBlock is the number of values a recBlocks allocation holds.
+const recBlock = 64
+
+func (b *recBlocks) payload(p trace.Payload) *trace.Payload {
+	if len(b.payloads) == 0 {
+		b.payloads = make([]trace.Payload, recBlock)
+	}
+	q := &b.payloads[0]
+	b.payloads = b.payloads[1:]
+	*q = p
+	return q
+}
+
+func (b *recBlocks) summary(v *stats.Summary) *stats.Summary {
+	if len(b.sums) == 0 {
+		b.sums = make([]stats.Summary, recBlock)
+	}
+	q := &b.sums[0]
+	b.sums = b.sums[1:]
+	*q = *v
+	return q
+}
+
+// shape returns {rows, cols} (full capacity: an append by the consumer
+// copies rather than writing into the next shape).
+func (b *recBlocks) shape(rows, cols int) []int {
+	if len(b.ints) < 2 {
+		b.ints = make([]int, 2*recBlock)
+	}
+	q := b.ints[:2:2]
+	b.ints = b.ints[2:]
+	q[0], q[1] = rows, cols
+	return q
 }
 
 // frame is an open state: Entered yielded (rec) or merely computed.
@@ -515,12 +563,12 @@ func (s *Session) begin(st trace.State, it, layer, rows, cols int, input []float
 	if !s.rec || !s.cfg.Steps.Has(st) || s.halted() {
 		return f
 	}
-	in := &trace.Payload{Iteration: it, Layer: layer, Parent: s.parentID(), Text: text}
+	in := s.blocks.payload(trace.Payload{Iteration: it, Layer: layer, Parent: s.parentID(), Text: text})
 	if ids != nil {
 		in.TokenIDs = append([]int(nil), ids...)
 	}
 	if rows > 0 {
-		in.Shape = []int{rows, cols}
+		in.Shape = s.blocks.shape(rows, cols)
 	}
 	if input != nil {
 		in.Stats = s.inputSummary(input)
@@ -529,7 +577,7 @@ func (s *Session) begin(st trace.State, it, layer, rows, cols int, input []float
 		return f
 	}
 	f.rec, f.id, f.start = true, s.nextID, time.Now()
-	f.payload = &trace.Payload{Iteration: it, Layer: layer, Parent: in.Parent, Shape: in.Shape}
+	f.payload = s.blocks.payload(trace.Payload{Iteration: it, Layer: layer, Parent: in.Parent, Shape: in.Shape})
 	return f
 }
 
@@ -614,7 +662,7 @@ func (s *Session) record(st stage, x []float32) *stats.Summary {
 	summary := func() *stats.Summary {
 		if sum == nil {
 			v := stats.Compute(x)
-			sum = &v
+			sum = s.blocks.summary(&v)
 		}
 		return sum
 	}
@@ -629,7 +677,7 @@ func (s *Session) record(st stage, x []float32) *stats.Summary {
 		}
 		inner = false
 		if f.payload.Tensors == nil {
-			f.payload.Tensors = make(map[string]stats.Summary)
+			f.payload.Tensors = make(map[string]stats.Summary, tensorsHint(f.state))
 		}
 		f.payload.Tensors[stageNames[st]] = *summary()
 		if isOutput(f.state, st) {
@@ -645,6 +693,23 @@ func (s *Session) record(st stage, x []float32) *stats.Summary {
 	return sum
 }
 
+// tensorsHint is how many stages state st records when every state is
+// traced: its tensors map is made that size at once (a block's 13 entries
+// would otherwise grow it twice).
+func tensorsHint(st trace.State) int {
+	switch st {
+	case trace.TransformerBlock:
+		return int(stLayerOut - stAttnNorm + 1)
+	case trace.Attention:
+		return int(stAttnResidual - stQRope + 1)
+	case trace.FFN:
+		return int(stLayerOut - stFFNGate + 1)
+	case trace.LMHead:
+		return 2
+	}
+	return 1
+}
+
 // checkInputSummaries makes inputSummary verify every reused summary
 // against a fresh one (set by the package's tests).
 var checkInputSummaries = false
@@ -656,16 +721,16 @@ var checkInputSummaries = false
 // again, a fifth of a traced step's statistics.
 func (s *Session) inputSummary(input []float32) *stats.Summary {
 	if s.lastSum != nil && len(input) > 0 && len(input) == len(s.lastStage) && &input[0] == &s.lastStage[0] {
-		v := *s.lastSum
+		v := s.blocks.summary(s.lastSum)
 		if checkInputSummaries {
-			if fresh := stats.Compute(input); fmt.Sprint(fresh) != fmt.Sprint(v) {
-				panic(fmt.Sprintf("input of a state changed after its stage was recorded: recorded %+v, now %+v", v, fresh))
+			if fresh := stats.Compute(input); fmt.Sprint(fresh) != fmt.Sprint(*v) {
+				panic(fmt.Sprintf("input of a state changed after its stage was recorded: recorded %+v, now %+v", *v, fresh))
 			}
 		}
-		return &v
+		return v
 	}
 	v := stats.Compute(input)
-	return &v
+	return s.blocks.summary(&v)
 }
 
 // isOutput reports whether stage st is the output of state state.
