@@ -165,3 +165,46 @@ func BenchmarkComputeKernels(b *testing.B) {
 		}
 	}
 }
+
+// TestHistBoundaries: values on and a few float32 steps around every bin
+// edge (where a vector conversion could round or truncate differently
+// from the Go formula), over ranges of every kind: around zero, all negative,
+// subnormal, the float32 extremes, a few steps wide. Both kernels must bin
+// them alike.
+func TestHistBoundaries(t *testing.T) {
+	if !avx2Available() {
+		t.Skip("no AVX2 kernels on this CPU")
+	}
+	sub := float32(math.SmallestNonzeroFloat32)
+	ranges := [][2]float32{{-1, 1}, {0, 1}, {-3.5, -0.25}, {1e-3, 1e-3 + 1e-9}, {-sub * 40, sub * 7}, {0, sub * 3},
+		{-math.MaxFloat32, math.MaxFloat32}, {-1e30, 3}, {100, 100.00002}, {-7, float32(math.Copysign(0, -1))}, {1, 1 + 1<<4*1.1920929e-07}}
+	for _, r := range ranges {
+		lo, hi := r[0], r[1]
+		xs := []float32{lo, hi}
+		for b := 0; b <= HistBins; b++ {
+			edge := float32(float64(lo) + float64(b)*(float64(hi)-float64(lo))/HistBins)
+			v := edge
+			for range 4 {
+				v = math.Nextafter32(v, float32(math.Inf(-1)))
+			}
+			for range 9 {
+				if v >= lo && v <= hi {
+					xs = append(xs, v)
+				}
+				v = math.Nextafter32(v, float32(math.Inf(1)))
+			}
+		}
+		for len(xs) < 1000 {
+			xs = append(xs, xs...)
+		}
+		var goSum, asmSum Summary
+		withKernels(t, false, func() { goSum = Compute(xs) })
+		withKernels(t, true, func() { asmSum = Compute(xs) })
+		if goSum.Hist != asmSum.Hist || !sameBits(goSum, asmSum) {
+			t.Errorf("[%g, %g]: AVX2 hist %v, Go %v", lo, hi, asmSum.Hist, goSum.Hist)
+		}
+		if goSum.Hist.Total() != len(xs) {
+			t.Errorf("[%g, %g]: %d values binned of %d", lo, hi, goSum.Hist.Total(), len(xs))
+		}
+	}
+}
