@@ -37,15 +37,21 @@ var q0x8Kernels = [BF16 + 1]*q0x8{
 }
 
 // tileQ0x8 computes, with the avx2 set, rows t0.. of dst = w · xq in
-// groups of eight, each group repacked once into the worker's scratch
+// groups of eight (Q4_K: tileQ4_Kx8), each group repacked once into the worker's scratch
 // (bufs[worker], grown as needed) and run against the activations four at
 // a time (a leftover one to three through a last group overlapping the one
 // before: those outputs rewritten with the same bits). It returns the first
 // row it left (fewer than eight remain, or the type, set or batch has no
 // eight-row kernel). Every output equals dotQ of its row and activation.
 func tileQ0x8(ks *kernelSet, w Matrix, xq []byte, xqStride, nb, batch int, dst []float32, t0, t1 int, bufs [][]float32, worker int) int {
+	if ks != &avx2Kernels || nb <= 0 || t1-t0 < 8 {
+		return t0
+	}
+	if w.Type == Q4_K {
+		return tileQ4_Kx8(w, xq, xqStride, nb, batch, dst, t0, t1, bufs, worker)
+	}
 	k := q0x8Kernels[w.Type]
-	if ks != &avx2Kernels || k == nil || batch < 4 || nb <= 0 || t1-t0 < 8 {
+	if k == nil || batch < 4 {
 		return t0
 	}
 	rows := w.Rows

@@ -462,3 +462,97 @@ func BenchmarkTileQ0x8(b *testing.B) {
 		})
 	}
 }
+
+// TestTileQ4_Kx8AVX2 is TestTileQ0x8AVX2 for the eight-row Q4_K tiles:
+// every output equals the Go one-row dot bit for bit, for any batch (one
+// activation at a time, so no minimum), row ranges leaving 0-7 rows,
+// spaced rows and activations, misaligned data and random weight bytes
+// (any d, dmin, 6-bit scales and mins, nibbles).
+func TestTileQ4_Kx8AVX2(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(55, 56))
+	for _, nb := range []int{1, 2, 3} {
+		for _, batch := range []int{1, 2, 5, 64} {
+			for _, gap := range []int{0, 7} {
+				for _, span := range [][2]int{{0, 8}, {3, 19}, {8, 31}} {
+					off := (nb + batch + gap) % 4
+					t.Run(fmt.Sprintf("nb=%d/b=%d/gap=%d/rows=%v", nb, batch, gap, span), func(t *testing.T) {
+						rows := span[1] + 2
+						rb := nb*144 + gap
+						data := make([]byte, off+rows*rb)[off:]
+						for i := range rows {
+							copy(data[i*rb:], randBlocks(r, Q4_K, nb, 0))
+						}
+						w := Matrix{Type: Q4_K, Rows: rows, Cols: nb * QK_K, RowBytes: rb, Data: data}
+						xs := nb*q8KBlockBytes + gap
+						xq := make([]byte, 3-off+batch*xs)[3-off:]
+						for c := range batch {
+							copy(xq[c*xs:], quantizedActs(r, Q4_K, nb, 0))
+						}
+						dst := make([]float32, batch*rows)
+						for i := range dst {
+							dst[i] = float32(math.NaN())
+						}
+						end := tileQ0x8(&avx2Kernels, w, xq, xs, nb, batch, dst, span[0], span[1], make([][]float32, 1), 0)
+						if want := span[0] + (span[1]-span[0])&^7; end != want {
+							t.Fatalf("returned row %d, want %d", end, want)
+						}
+						for c := range batch {
+							for i := range rows {
+								g := dst[c*rows+i]
+								if i < span[0] || i >= end {
+									if !math.IsNaN(float64(g)) {
+										t.Fatalf("act %d row %d outside the groups was written", c, i)
+									}
+									continue
+								}
+								if want := goKernels.dotQ[Q4_K](data[i*rb:], xq[c*xs:], nb); !sameF32(g, want) {
+									t.Fatalf("act %d row %d: %v (%#x), go %v (%#x)", c, i, g, math.Float32bits(g), want, math.Float32bits(want))
+								}
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkTileQ4_Kx8 compares, for 32 rows of 768 values against 64
+// Q8_K activations, the eight-row Q4_K tiles (activation permutation
+// included) with the one-row × four-activation kernel (dotQxn).
+//
+//	go test -run '^$' -bench 'TileQ4_Kx8' -count 5 ./tensor/
+func BenchmarkTileQ4_Kx8(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("no AVX2")
+	}
+	const n, nt, rows = 768, 64, 32
+	r := rand.New(rand.NewPCG(57, 58))
+	x := randF32(r, nt*n)
+	nb := n / QK_K
+	xs := nb * q8KBlockBytes
+	xq := make([]byte, nt*xs)
+	for c := range nt {
+		avx2Kernels.quantizeQ8_K(x[c*n:(c+1)*n], xq[c*xs:(c+1)*xs])
+	}
+	dst := make([]float32, nt*rows)
+	w := Matrix{Type: Q4_K, Rows: rows, Cols: n, RowBytes: nb * 144, Data: RandomBlocks(Q4_K, rows*nb, r)}
+	bufs := make([][]float32, 1)
+	b.Run("xn", func(b *testing.B) {
+		defer cpuMetric(b)()
+		for b.Loop() {
+			for i := range rows {
+				avx2Kernels.dotQxn[Q4_K](w.Row(i), xq, xs, nb, nt, dst[i:], rows)
+			}
+		}
+		reportFlops(b, 2*n*nt*rows)
+	})
+	b.Run("x8", func(b *testing.B) {
+		defer cpuMetric(b)()
+		for b.Loop() {
+			tileQ0x8(&avx2Kernels, w, xq, xs, nb, nt, dst, 0, rows, bufs, 0)
+		}
+		reportFlops(b, 2*n*nt*rows)
+	})
+}

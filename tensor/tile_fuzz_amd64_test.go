@@ -46,3 +46,31 @@ func FuzzTileQ0x8(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTileQ4_Kx8: arbitrary bytes as eight-plus Q4_K weight rows (any d,
+// dmin, scales, mins and nibbles) and Q8_K activation blocks (any d, quants
+// and bsums); every output equals the Go one-row dot bit for bit.
+//
+//	go test -run '^$' -fuzz FuzzTileQ4_Kx8 -fuzztime 60s ./tensor/
+func FuzzTileQ4_Kx8(f *testing.F) {
+	f.Add([]byte{1, 2, 3}, []byte{4, 5}, uint8(1), uint8(1), uint8(8))
+	f.Add([]byte{0x80, 0xff, 0x7f, 0x00}, []byte{0x80, 0x00, 0x3c, 0x7f}, uint8(2), uint8(6), uint8(13))
+	f.Fuzz(func(t *testing.T, wdata, xdata []byte, nb8, batch8, rows8 uint8) {
+		requireAVX2(t)
+		nb, batch, rows := 1+int(nb8)%3, 1+int(batch8)%7, 8+int(rows8)%12
+		data := cycleBytes(wdata, rows*nb*144)
+		xs := nb * q8KBlockBytes
+		xq := cycleBytes(xdata, batch*xs)
+		w := Matrix{Type: Q4_K, Rows: rows, Cols: nb * QK_K, RowBytes: nb * 144, Data: data}
+		dst := make([]float32, batch*rows)
+		end := tileQ0x8(&avx2Kernels, w, xq, xs, nb, batch, dst, 0, rows, make([][]float32, 1), 0)
+		for c := range batch {
+			for i := range end {
+				want := goKernels.dotQ[Q4_K](data[i*nb*144:], xq[c*xs:], nb)
+				if g := dst[c*rows+i]; !sameF32(g, want) {
+					t.Fatalf("nb=%d act %d row %d: %v (%#x), go %v (%#x)", nb, c, i, g, math.Float32bits(g), want, math.Float32bits(want))
+				}
+			}
+		}
+	})
+}
