@@ -12,7 +12,10 @@ func repackQ4_0x8AVX2(w *byte, stride int, nb int, dst *byte)
 func repackQ8_0x8AVX2(w *byte, stride int, nb int, dst *byte)
 
 //go:noescape
-func gemmQ4_0x8x4AVX2(buf *byte, nb int, y *byte, ystride int, out *float32, ostride int)
+func gemmQ4_0x8x4AVX2(buf *byte, nb int, y *byte, ystride int, corr *int32, cstride int, out *float32, ostride int)
+
+//go:noescape
+func sum8Q8_0AVX2(y *byte, ystride int, nt int, nb int, dst *int32)
 
 //go:noescape
 func gemmQ8_0x8x4AVX2(buf *byte, nb int, y *byte, ystride int, out *float32, ostride int)
@@ -28,12 +31,11 @@ func init() {
 type q0x8 struct {
 	wb, pb int
 	repack func(w *byte, stride int, nb int, dst *byte)
-	gemm   func(buf *byte, nb int, y *byte, ystride int, out *float32, ostride int)
 }
 
 var q0x8Kernels = [BF16 + 1]*q0x8{
-	Q4_0: {18, 288, repackQ4_0x8AVX2, gemmQ4_0x8x4AVX2},
-	Q8_0: {34, 544, repackQ8_0x8AVX2, gemmQ8_0x8x4AVX2},
+	Q4_0: {18, 288, repackQ4_0x8AVX2},
+	Q8_0: {34, 544, repackQ8_0x8AVX2},
 }
 
 // tileQ0x8 computes, with the avx2 set, rows t0.. of dst = w · xq in
@@ -61,17 +63,30 @@ func tileQ0x8(ks *kernelSet, w Matrix, xq []byte, xqStride, nb, batch int, dst [
 	case len(xq) < (batch-1)*xqStride+nb*34 || len(dst) < (batch-1)*rows+t1 || len(w.Data) < t1*w.RowBytes:
 		panic(fmt.Sprintf("tensor: eight-row %v tile out of range: %d activation bytes, %d outputs, %d weight bytes", w.Type, len(xq), len(dst), len(w.Data)))
 	}
-	need := (nb*k.pb + 3) / 4
-	if cap(bufs[worker]) < need {
+	wn, cn := nb*k.pb, 0
+	if w.Type == Q4_0 {
+		cn = batch * nb // the activations' 8·Σy per block, once per tile
+	}
+	if need := (wn+3)/4 + cn; cap(bufs[worker]) < need {
 		bufs[worker] = make([]float32, need)
 	}
-	buf := (*byte)(unsafe.Pointer(unsafe.SliceData(bufs[worker])))
+	scratch := bufs[worker][:(wn+3)/4+cn]
+	buf := (*byte)(unsafe.Pointer(unsafe.SliceData(scratch)))
+	var corr []int32
+	if cn > 0 {
+		corr = unsafe.Slice((*int32)(unsafe.Pointer(&scratch[(wn+3)/4])), cn)
+		sum8Q8_0AVX2(&xq[0], xqStride, batch, nb, &corr[0])
+	}
 	r := t0
 	for ; r+8 <= t1; r += 8 {
 		k.repack(&w.Data[r*w.RowBytes], w.RowBytes, nb, buf)
 		for c := 0; c < batch; c += 4 {
 			c = min(c, batch-4)
-			k.gemm(buf, nb, &xq[c*xqStride], xqStride, &dst[c*rows+r], rows)
+			if cn > 0 {
+				gemmQ4_0x8x4AVX2(buf, nb, &xq[c*xqStride], xqStride, &corr[c*nb], 4*nb, &dst[c*rows+r], rows)
+			} else {
+				gemmQ8_0x8x4AVX2(buf, nb, &xq[c*xqStride], xqStride, &dst[c*rows+r], rows)
+			}
 		}
 	}
 	return r

@@ -147,25 +147,18 @@ GLOBL q0x8shift<>(SB), RODATA|NOPTR, $32
 	G4(g, R10, Y2)           \
 	G4(g, R11, Y3)
 
-// F4(reg, acc, sum): the Q4_0 float step of activation reg: acc = Σq·y
-// (int16 pairs) minus 8·Σy, then sum += (float(acc)*dx)*dy.
-#define F4(reg, acc, sum) \
-	VMOVDQU      2(reg)(AX*1), Y10   \
-	VPMADDUBSW   Y10, Y9, Y10        \
-	VPMADDWD     Y12, Y10, Y10       \
-	VPSHUFD      $0x4e, Y10, Y11     \
-	VPADDD       Y11, Y10, Y10       \
-	VPSHUFD      $0xb1, Y10, Y11     \
-	VPADDD       Y11, Y10, Y10       \
-	VPERM2I128   $0x01, Y10, Y10, Y11 \
-	VPADDD       Y11, Y10, Y10       \
-	VPMADDWD     Y12, acc, acc       \
-	VPSUBD       Y10, acc, acc       \
-	VCVTDQ2PS    acc, acc            \
-	VMULPS       (DI), acc, acc      \
-	VPBROADCASTW (reg)(AX*1), X13    \
-	VCVTPH2PS    X13, Y13            \
-	VMULPS       Y13, acc, acc       \
+// F4(reg, creg, acc, sum): the Q4_0 float step of activation reg: acc =
+// Σq·y (int16 pairs) minus 8·Σy (precomputed at (creg)(SI*1)), then
+// sum += (float(acc)*dx)*dy.
+#define F4(reg, creg, acc, sum) \
+	VPMADDWD     Y12, acc, acc      \
+	VPBROADCASTD (creg)(SI*1), Y10  \
+	VPSUBD       Y10, acc, acc      \
+	VCVTDQ2PS    acc, acc           \
+	VMULPS       (DI), acc, acc     \
+	VPBROADCASTW (reg)(AX*1), X13   \
+	VCVTPH2PS    X13, Y13           \
+	VMULPS       Y13, acc, acc      \
 	VADDPS       acc, sum, sum
 
 // G8(g, reg, acc): acc (int32) += |w|·(y·sign(w)) for values 4g..4g+3 of
@@ -265,14 +258,20 @@ rq8loop:
 	VZEROUPPER
 	RET
 
-// func gemmQ4_0x8x4AVX2(buf *byte, nb int, y *byte, ystride int, out *float32, ostride int)
+// func gemmQ4_0x8x4AVX2(buf *byte, nb int, y *byte, ystride int, corr *int32, cstride int, out *float32, ostride int)
 // Eight repacked Q4_0 rows (repackQ4_0x8AVX2, nb ≥ 1 blocks) against four
-// Q8_0 activation rows y+c*ystride: out[c*ostride+r] = row r · act c.
-TEXT ·gemmQ4_0x8x4AVX2(SB), NOSPLIT, $0-48
+// Q8_0 activation rows y+c*ystride, whose blocks' 8·Σy are at
+// corr+c*cstride (bytes; sum8Q8_0AVX2): out[c*ostride+r] = row r · act c.
+TEXT ·gemmQ4_0x8x4AVX2(SB), NOSPLIT, $0-64
 	MOVQ    buf+0(FP), DI
 	MOVQ    nb+8(FP), CX
 	ACTS4
-	VMOVDQU q0x8c8<>(SB), Y9
+	MOVQ    corr+32(FP), R12
+	MOVQ    cstride+40(FP), BX
+	LEAQ    (R12)(BX*1), R13
+	LEAQ    (R13)(BX*1), R14
+	LEAQ    (R14)(BX*1), R15
+	XORQ    SI, SI
 	VMOVDQU q0x8ones<>(SB), Y12
 	VXORPS  Y4, Y4, Y4
 	VXORPS  Y5, Y5, Y5
@@ -292,16 +291,63 @@ gq4loop:
 	G4ALL(5)
 	G4ALL(6)
 	G4ALL(7)
-	F4(R8, Y0, Y4)
-	F4(R9, Y1, Y5)
-	F4(R10, Y2, Y6)
-	F4(R11, Y3, Y7)
+	F4(R8, R12, Y0, Y4)
+	F4(R9, R13, Y1, Y5)
+	F4(R10, R14, Y2, Y6)
+	F4(R11, R15, Y3, Y7)
 	ADDQ $288, DI
 	ADDQ $34, AX
+	ADDQ $4, SI
 	DECQ CX
 	JNE  gq4loop
 
-	STORE4
+	MOVQ    out+48(FP), DI
+	MOVQ    ostride+56(FP), BX
+	SHLQ    $2, BX
+	VMOVUPS Y4, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    BX, DI
+	VMOVUPS Y7, (DI)
+	VZEROUPPER
+	RET
+
+// func sum8Q8_0AVX2(y *byte, ystride int, nt int, nb int, dst *int32)
+// dst[c*nb+b] = 8·Σ of the 32 quants of block b of activation row
+// y+c*ystride, for nt ≥ 1 rows of nb ≥ 1 Q8_0 blocks (Q4_0's offset term).
+TEXT ·sum8Q8_0AVX2(SB), NOSPLIT, $0-40
+	MOVQ    y+0(FP), SI
+	MOVQ    ystride+8(FP), BX
+	MOVQ    nt+16(FP), R8
+	MOVQ    nb+24(FP), R9
+	MOVQ    dst+32(FP), DI
+	VMOVDQU q0x8c8<>(SB), Y9
+	VMOVDQU q0x8ones<>(SB), Y12
+
+s8act:
+	MOVQ SI, AX
+	MOVQ R9, CX
+
+s8blk:
+	VMOVDQU      2(AX), Y10
+	VPMADDUBSW   Y10, Y9, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VEXTRACTI128 $1, Y10, X11
+	VPADDD       X11, X10, X10
+	VPSHUFD      $0x4e, X10, X11
+	VPADDD       X11, X10, X10
+	VPSHUFD      $0xb1, X10, X11
+	VPADDD       X11, X10, X10
+	VMOVD        X10, (DI)
+	ADDQ         $4, DI
+	ADDQ         $34, AX
+	DECQ         CX
+	JNE          s8blk
+	ADDQ         BX, SI
+	DECQ         R8
+	JNE          s8act
 	VZEROUPPER
 	RET
 
