@@ -2,7 +2,6 @@ package trace
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -19,8 +18,7 @@ import (
 // event), and the escaped JSON of recent summaries is kept, since one
 // tensor's summary appears in up to four events (the producing state's
 // tensors and stats, the enclosing block's tensors, the next state's
-// input). Other payloads go through Payload.MarshalJSON and are escaped
-// afterwards. A JSONWriter owns one encoder; it is not safe for
+// input). Other payloads are written (appendPayloadJSON) and then escaped. A JSONWriter owns one encoder; it is not safe for
 // concurrent use.
 type encoder struct {
 	buf   []byte                           // the event being written
@@ -51,7 +49,6 @@ func (e *encoder) appendEvent(b []byte, ev Event) ([]byte, error) {
 	b = appendTimestamp(b, ev.Time)
 	b = append(b, `","type":`...)
 	b = appendJSONString(b, string(ev.Type))
-	var err error
 	switch ev.Type {
 	case ExecutionStarted:
 		b = append(b, `,"executionStartedEventDetails":{`...)
@@ -75,15 +72,11 @@ func (e *encoder) appendEvent(b []byte, ev Event) ([]byte, error) {
 			b = appendMember(b, "name")
 			b = appendJSONString(b, string(ev.State))
 		}
-		if b, err = e.appendPayload(b, field, ev); err != nil {
-			return nil, err
-		}
+		b = e.appendPayload(b, field, ev.Payload)
 		b = append(b, '}')
 	case ExecutionSucceeded:
 		b = append(b, `,"executionSucceededEventDetails":{`...)
-		if b, err = e.appendPayload(b, "output", ev); err != nil {
-			return nil, err
-		}
+		b = e.appendPayload(b, "output", ev.Payload)
 		b = append(b, '}')
 	case ExecutionFailed, ExecutionAborted:
 		key := "executionFailedEventDetails"
@@ -106,23 +99,19 @@ func (e *encoder) appendEvent(b []byte, ev Event) ([]byte, error) {
 
 // appendPayload appends `"field":"<the payload's JSON, escaped>"` when ev
 // has a payload.
-func (e *encoder) appendPayload(b []byte, field string, ev Event) ([]byte, error) {
-	p := ev.Payload
+func (e *encoder) appendPayload(b []byte, field string, p *Payload) []byte {
 	if p == nil {
-		return b, nil
+		return b
 	}
 	b = appendMember(b, field)
 	b = append(b, '"')
 	if p.plain() {
 		b = e.appendPlainEscaped(b, p)
-		return append(b, '"'), nil
+	} else {
+		e.tmp = e.appendPayloadJSON(e.tmp[:0], p)
+		b = appendEscaped(b, e.tmp)
 	}
-	pj, err := p.MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("event %d payload: %w", ev.ID, err)
-	}
-	b = appendEscaped(b, pj)
-	return append(b, '"'), nil
+	return append(b, '"')
 }
 
 // plain reports whether p holds only what a state's statistics need
@@ -258,6 +247,10 @@ func appendEscaped(b, src []byte) []byte {
 				b = append(b, '\\', 'r')
 			case '\t':
 				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			default:
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
@@ -301,4 +294,321 @@ func appendTimestamp(b []byte, t time.Time) []byte {
 	b = append(b, ':')
 	b = d2(b, sec)
 	return append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+}
+
+// appendPayloadJSON appends the bytes of p.MarshalJSON() (the payload as
+// encoding/json writes it, non-finite scalars as 0, stats and tensors
+// appended last), written by hand: LM_HEAD, SAMPLE, DECODE and
+// BRICK_PROFILE write one such payload per token.
+func (e *encoder) appendPayloadJSON(b []byte, p *Payload) []byte {
+	// encoding/json refuses a non-finite float; MarshalJSON then writes
+	// the sanitized payload: those floats as 0, and a profile's slices
+	// copied (so never null).
+	san := !p.finiteScalars()
+	fl := func(f float64) float64 {
+		if san {
+			return finiteOr0(f)
+		}
+		return f
+	}
+	b = append(b, `{"iteration":`...)
+	b = strconv.AppendInt(b, int64(p.Iteration), 10)
+	b = append(b, `,"layer":`...)
+	b = strconv.AppendInt(b, int64(p.Layer), 10)
+	b = append(b, `,"parent":`...)
+	b = strconv.AppendInt(b, p.Parent, 10)
+	if len(p.Shape) > 0 {
+		b = append(b, `,"shape":`...)
+		b = appendInts(b, p.Shape)
+	}
+	if d := fl(p.DurationUS); d != 0 {
+		b = append(b, `,"duration_us":`...)
+		b = appendJSONFloat(b, d)
+	}
+	if p.Text != "" {
+		b = append(b, `,"text":`...)
+		b = appendJSONString(b, p.Text)
+	}
+	if len(p.TokenIDs) > 0 {
+		b = append(b, `,"token_ids":`...)
+		b = appendInts(b, p.TokenIDs)
+	}
+	if len(p.Pieces) > 0 {
+		b = append(b, `,"pieces":[`...)
+		for i, s := range p.Pieces {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if len(p.TopKLogits) > 0 {
+		b = append(b, `,"top_k_logits":`...)
+		b = appendTokenScores(b, p.TopKLogits)
+	}
+	if s := p.Sampler; s != nil {
+		b = append(b, `,"sampler":{"temperature":`...)
+		b = appendJSONFloat(b, fl(s.Temperature))
+		b = append(b, `,"top_k":`...)
+		b = strconv.AppendInt(b, int64(s.TopK), 10)
+		b = append(b, `,"top_p":`...)
+		b = appendJSONFloat(b, fl(s.TopP))
+		b = append(b, `,"min_p":`...)
+		b = appendJSONFloat(b, fl(s.MinP))
+		b = append(b, `,"repeat_penalty":`...)
+		b = appendJSONFloat(b, fl(s.RepeatPenalty))
+		if s.RepeatLastN != 0 {
+			b = append(b, `,"repeat_last_n":`...)
+			b = strconv.AppendInt(b, int64(s.RepeatLastN), 10)
+		}
+		b = append(b, `,"seed":`...)
+		b = strconv.AppendUint(b, s.Seed, 10)
+		b = append(b, '}')
+	}
+	if len(p.TopKProbs) > 0 {
+		b = append(b, `,"top_k_probs":`...)
+		b = appendTokenScores(b, p.TopKProbs)
+	}
+	if p.SampledID != nil {
+		b = append(b, `,"sampled_id":`...)
+		b = strconv.AppendInt(b, int64(*p.SampledID), 10)
+	}
+	if f := fl(p.SampledProb); f != 0 {
+		b = append(b, `,"sampled_prob":`...)
+		b = appendJSONFloat(b, f)
+	}
+	if p.SampledRank != 0 {
+		b = append(b, `,"sampled_rank":`...)
+		b = strconv.AppendInt(b, int64(p.SampledRank), 10)
+	}
+	if p.TokenID != nil {
+		b = append(b, `,"token_id":`...)
+		b = strconv.AppendInt(b, int64(*p.TokenID), 10)
+	}
+	if p.Piece != "" {
+		b = append(b, `,"piece":`...)
+		b = appendJSONString(b, p.Piece)
+	}
+	if p.TextAdded != "" {
+		b = append(b, `,"text_added":`...)
+		b = appendJSONString(b, p.TextAdded)
+	}
+	if k := p.Kernel; k != nil {
+		b = append(b, `,"kernel":{"name":`...)
+		b = appendJSONString(b, k.Name)
+		if k.Weight != "" {
+			b = append(b, `,"weight":`...)
+			b = appendJSONString(b, k.Weight)
+		}
+		for _, f := range [...]struct {
+			key string
+			v   int64
+		}{{`,"rows":`, int64(k.Rows)}, {`,"cols":`, int64(k.Cols)}, {`,"batch":`, int64(k.Batch)}, {`,"workers":`, int64(k.Workers)},
+			{`,"rows_per_worker":`, int64(k.RowsPerWorker)}} {
+			b = append(b, f.key...)
+			b = strconv.AppendInt(b, f.v, 10)
+		}
+		b = append(b, `,"strategy":`...)
+		b = appendJSONString(b, k.Strategy)
+		b = append(b, `,"duration_us":`...)
+		b = appendJSONFloat(b, fl(k.DurationUS))
+		b = append(b, `,"flops":`...)
+		b = strconv.AppendInt(b, k.FLOPs, 10)
+		b = append(b, `,"bytes_read":`...)
+		b = strconv.AppendInt(b, k.BytesRead, 10)
+		b = append(b, '}')
+	}
+	if p.Profile != nil {
+		b = append(b, `,"profile":`...)
+		b = appendProfile(b, p.Profile, san)
+	}
+	if len(p.Issues) > 0 {
+		b = append(b, `,"issues":[`...)
+		for i, is := range p.Issues {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"severity":`...)
+			b = appendJSONString(b, string(is.Severity))
+			b = append(b, `,"code":`...)
+			b = appendJSONString(b, is.Code)
+			if is.Op != "" {
+				b = append(b, `,"op":`...)
+				b = appendJSONString(b, is.Op)
+			}
+			b = append(b, `,"message":`...)
+			b = appendJSONString(b, is.Message)
+			if is.Hint != "" {
+				b = append(b, `,"hint":`...)
+				b = appendJSONString(b, is.Hint)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	// payloadJSON's own Values field comes after the embedded ones.
+	if len(p.Values) > 0 {
+		b = append(b, `,"values":{`...)
+		e.keys = e.keys[:0]
+		for k := range p.Values {
+			e.keys = append(e.keys, k)
+		}
+		slices.Sort(e.keys)
+		for i, k := range e.keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = floats(p.Values[k]).appendJSON(b)
+		}
+		b = append(b, '}')
+	}
+	if p.Stats != nil {
+		b = append(b, `,"stats":`...)
+		b = p.Stats.AppendJSON(b)
+	}
+	if len(p.Tensors) > 0 {
+		b = append(b, `,"tensors":{`...)
+		e.keys = e.keys[:0]
+		for k := range p.Tensors {
+			e.keys = append(e.keys, k)
+		}
+		slices.Sort(e.keys)
+		for i, k := range e.keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = p.Tensors[k].AppendJSON(b)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// finiteScalars reports whether every float that encoding/json writes of
+// p (not the statistics, values and scores, which have their own
+// encoders) is finite.
+func (p *Payload) finiteScalars() bool {
+	fin := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+	if !fin(p.DurationUS) || !fin(p.SampledProb) {
+		return false
+	}
+	if s := p.Sampler; s != nil && !(fin(s.Temperature) && fin(s.TopP) && fin(s.MinP) && fin(s.RepeatPenalty)) {
+		return false
+	}
+	if p.Kernel != nil && !fin(p.Kernel.DurationUS) {
+		return false
+	}
+	for pr := p.Profile; pr != nil; pr = pr.Total {
+		if !fin(pr.Coverage) {
+			return false
+		}
+		for _, b := range pr.Bricks {
+			if !fin(b.GFLOPS) || !fin(b.GBps) {
+				return false
+			}
+		}
+		for _, c := range pr.Categories {
+			if !fin(c.Share) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// appendProfile appends pr as encoding/json writes it; san: as
+// sanitizeProfile leaves it (non-finite floats 0, slices never null).
+func appendProfile(b []byte, pr *Profile, san bool) []byte {
+	fl := func(f float64) float64 {
+		if san {
+			return finiteOr0(f)
+		}
+		return f
+	}
+	b = append(b, `{"bricks":`...)
+	if pr.Bricks == nil && !san {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, br := range pr.Bricks {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = appendJSONString(b, br.Name)
+			b = append(b, `,"total_ns":`...)
+			b = strconv.AppendInt(b, br.TotalNS, 10)
+			b = append(b, `,"count":`...)
+			b = strconv.AppendInt(b, int64(br.Count), 10)
+			b = append(b, `,"flops":`...)
+			b = strconv.AppendInt(b, br.FLOPs, 10)
+			b = append(b, `,"bytes":`...)
+			b = strconv.AppendInt(b, br.Bytes, 10)
+			b = append(b, `,"gflops":`...)
+			b = appendJSONFloat(b, fl(br.GFLOPS))
+			b = append(b, `,"gbps":`...)
+			b = appendJSONFloat(b, fl(br.GBps))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"categories":`...)
+	if pr.Categories == nil && !san {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, c := range pr.Categories {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = appendJSONString(b, c.Name)
+			b = append(b, `,"total_ns":`...)
+			b = strconv.AppendInt(b, c.TotalNS, 10)
+			b = append(b, `,"share":`...)
+			b = appendJSONFloat(b, fl(c.Share))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"wall_ns":`...)
+	b = strconv.AppendInt(b, pr.WallNS, 10)
+	b = append(b, `,"measured_ns":`...)
+	b = strconv.AppendInt(b, pr.MeasuredNS, 10)
+	b = append(b, `,"coverage":`...)
+	b = appendJSONFloat(b, fl(pr.Coverage))
+	if pr.Total != nil {
+		b = append(b, `,"total":`...)
+		b = appendProfile(b, pr.Total, san)
+	}
+	return append(b, '}')
+}
+
+// appendInts appends xs as a JSON array.
+func appendInts(b []byte, xs []int) []byte {
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(x), 10)
+	}
+	return append(b, ']')
+}
+
+// appendTokenScores appends ts as TokenScore.MarshalJSON writes each.
+func appendTokenScores(b []byte, ts []TokenScore) []byte {
+	b = append(b, '[')
+	for i, t := range ts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = t.appendJSON(b)
+	}
+	return append(b, ']')
 }

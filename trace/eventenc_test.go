@@ -225,3 +225,48 @@ func TestAppendTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// TestEncoderNonFinite: payloads whose scalars encoding/json cannot write
+// (NaN, ±Inf durations, probabilities, sampler settings, profile rates)
+// and profiles with nil slices come out as the reference writes them.
+func TestEncoderNonFinite(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
+	id := 3
+	prof := &Profile{WallNS: 5, Coverage: nan, Total: &Profile{Bricks: []BrickStat{{Name: "RmsNorm", GFLOPS: inf, GBps: 2}},
+		Categories: []CategoryStat{{Name: "Norm", Share: -inf}}}}
+	var evs []Event
+	for _, p := range []Payload{
+		{Layer: NoLayer, DurationUS: nan, SampledProb: inf, SampledID: &id, Sampler: &SamplerConfig{Temperature: nan, TopP: 0.9, MinP: inf, RepeatPenalty: 1}},
+		{Layer: NoLayer, Kernel: &KernelInfo{Name: "k", DurationUS: -inf}},
+		{Layer: NoLayer, Profile: prof},
+		{Layer: NoLayer, Profile: &Profile{WallNS: 1}},
+		{Layer: NoLayer, Profile: &Profile{WallNS: 1, Coverage: nan}},
+		{Layer: 1, DurationUS: 1e-9, Values: map[string][]float32{"q": {1, float32(nan), 2.5}, "<k>": nil}, TopKLogits: []TokenScore{{ID: 1, Score: nan, Piece: "a<b"}}},
+	} {
+		p := p
+		evs = append(evs, Event{ID: 1, Type: TaskStateExited, State: Sample, Payload: &p})
+	}
+	checkEncoder(t, evs)
+}
+
+// TestAppendJSONString: strings are escaped exactly as encoding/json
+// escapes them (every ASCII byte, U+2028/9, invalid UTF-8, and random
+// strings).
+func TestAppendJSONString(t *testing.T) {
+	check := func(t fataler, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Fatalf("%q: %s, encoding/json %s", s, got, want)
+		}
+		if got := appendEscaped(nil, []byte(s)); string(got) != string(want[1:len(want)-1]) {
+			t.Fatalf("appendEscaped(%q) = %s, encoding/json %s", s, got, want)
+		}
+	}
+	for c := range 128 {
+		check(t, "a"+string(rune(c))+"b")
+	}
+	for _, s := range []string{"\u2028\u2029", "\xff", "é\x00\xc3", "日本"} {
+		check(t, s)
+	}
+	rapid.Check(t, func(rt *rapid.T) { check(rt, rapid.String().Draw(rt, "s")) })
+}

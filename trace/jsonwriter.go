@@ -2,12 +2,12 @@ package trace
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -496,18 +496,17 @@ func (j *eventJSON) event() (Event, error) {
 
 // MarshalJSON writes the entry as [id, score, piece]; a non-finite score is
 // written as null.
-func (ts TokenScore) MarshalJSON() ([]byte, error) {
-	piece, err := json.Marshal(ts.Piece)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "[%d,", ts.ID)
-	b.Write(appendFloat(nil, ts.Score))
-	b.WriteByte(',')
-	b.Write(piece)
-	b.WriteByte(']')
-	return b.Bytes(), nil
+func (ts TokenScore) MarshalJSON() ([]byte, error) { return ts.appendJSON(make([]byte, 0, 32)), nil }
+
+// appendJSON appends what MarshalJSON writes.
+func (ts TokenScore) appendJSON(b []byte) []byte {
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(ts.ID), 10)
+	b = append(b, ',')
+	b = appendFloat(b, ts.Score)
+	b = append(b, ',')
+	b = appendJSONString(b, ts.Piece)
+	return append(b, ']')
 }
 
 // UnmarshalJSON reads [id, score, piece]; a null score becomes NaN.

@@ -15,10 +15,14 @@ type floats []float32
 
 // MarshalJSON writes the values, non-finite ones as null.
 func (fs floats) MarshalJSON() ([]byte, error) {
+	return fs.appendJSON(make([]byte, 0, 2+len(fs)*10)), nil
+}
+
+// appendJSON appends what MarshalJSON writes.
+func (fs floats) appendJSON(b []byte) []byte {
 	if fs == nil {
-		return []byte("null"), nil
+		return append(b, "null"...)
 	}
-	b := make([]byte, 0, 2+len(fs)*10)
 	b = append(b, '[')
 	for i, v := range fs {
 		if i > 0 {
@@ -31,7 +35,7 @@ func (fs floats) MarshalJSON() ([]byte, error) {
 			b = strconv.AppendFloat(b, f, 'g', -1, 32)
 		}
 	}
-	return append(b, ']'), nil
+	return append(b, ']')
 }
 
 // UnmarshalJSON reads numbers and nulls (as NaN).
@@ -161,6 +165,10 @@ func appendJSONString(b []byte, s string) []byte {
 				b = append(b, '\\', 'r')
 			case '\t':
 				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			default:
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
