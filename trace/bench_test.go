@@ -114,14 +114,14 @@ func BenchmarkMarshalBlockExit(b *testing.B) {
 // layerEvents are the events of one traced decode step's 12 layers as the
 // engine records them (a block entered, its four states entered and
 // exited with their tensors, the block exited with all 13), each tensor
-// with its own statistics: 156 distinct summaries, more than the writer's
-// cache holds across steps.
-func layerEvents() []Event {
+// with its own statistics (156 distinct summaries); seed varies them from
+// step to step.
+func layerEvents(seed int) []Event {
 	var evs []Event
 	xs := make([]float32, 768)
 	tensor := func(l, k int) stats.Summary {
 		for i := range xs {
-			xs[i] = float32((i*(k+3)+l*11)%97)*0.0123 - 0.5
+			xs[i] = float32((i*(k+3)+l*11+seed)%97)*0.0123 - 0.5
 		}
 		return stats.Compute(xs)
 	}
@@ -157,19 +157,25 @@ func layerEvents() []Event {
 
 // BenchmarkJSONWriterStep writes the 12 layers' events of a decode step
 // (what --trace-output costs per token, bar LM_HEAD, SAMPLE and DECODE).
+// It cycles through 8 steps of different statistics (1248 summaries), so
+// that, as in a run, a summary is found in the writer's cache only within
+// its own step.
 func BenchmarkJSONWriterStep(b *testing.B) {
-	evs := layerEvents()
+	var steps [][]Event
+	for seed := range 8 {
+		steps = append(steps, layerEvents(seed))
+	}
 	w, err := NewJSONWriter(io.Discard, testHeader())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	for range b.N {
-		for _, ev := range evs {
+	for i := range b.N {
+		for _, ev := range steps[i%len(steps)] {
 			if err := w.Write(ev); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(steps[0])), "ns/event")
 }
