@@ -237,7 +237,7 @@ type mmOp struct {
 	w        Matrix
 	x        []float32 // float32 activations (rounded to F16/BF16 for those modes)
 	xq       []byte    // quantized activation rows (modeQuant)
-	xs       []byte    // xq laid out for q4kDecode (batch-1 Q4_K), or nil
+	xs       []byte    // batch-1 Q4_K: xq laid out for q4kDecode; Q4_0: q40Decode's table; or nil
 	ks       *kernelSet
 	mode     mmMode
 	xqStride int // bytes per quantized activation row
@@ -398,10 +398,11 @@ func (p *Pool) prepare(dst []float32, w Matrix, x []float32, batch int) {
 		op.xqStride = op.nb * vi.BlockBytes
 		if o := same(modeQuant, vt); o != nil {
 			op.xq = o.xq
-			if w.Type == Q4_K && batch == 1 && ks == q4kDecode.ks {
-				op.xs = o.xs
-				if op.xs == nil {
-					op.xs = p.prepDecode(&p.scratch[i], op.xq, op.nb)
+			if decodes(w.Type, batch, ks) {
+				if o.w.Type == w.Type {
+					op.xs = o.xs
+				} else {
+					op.xs = p.prepDecode(&p.scratch[i], w.Type, op.xq, op.nb)
 				}
 			}
 			break
@@ -421,8 +422,8 @@ func (p *Pool) prepare(dst []float32, w Matrix, x []float32, batch int) {
 		for b := range batch {
 			quant(x[b*w.Cols:(b+1)*w.Cols], op.xq[b*op.xqStride:(b+1)*op.xqStride])
 		}
-		if w.Type == Q4_K && batch == 1 && ks == q4kDecode.ks {
-			op.xs = p.prepDecode(sc, op.xq, op.nb)
+		if decodes(w.Type, batch, ks) {
+			op.xs = p.prepDecode(sc, w.Type, op.xq, op.nb)
 		}
 	}
 	// A multiple of 4 rows, so that every row of a tile goes through the
@@ -439,17 +440,43 @@ func (p *Pool) prepare(dst []float32, w Matrix, x []float32, batch int) {
 type opScratch struct {
 	xq []byte    // quantized activation rows
 	xr []float32 // activations rounded to F16/BF16
-	xs []byte    // a Q8_K row laid out for q4kDecode
+	xs []byte    // the activation as a decode kernel reads it
 }
 
-// prepDecode returns the nb Q8_K blocks of xq laid out for q4kDecode, in
-// sc.
-func (p *Pool) prepDecode(sc *opScratch, xq []byte, nb int) []byte {
-	if need := nb * q8KBlockBytes; cap(sc.xs) < need {
+// decodeKernels enables the batch-1 decode kernels (q4kDecode,
+// q40Decode); a variable so that benchmarks can A/B them.
+var decodeKernels = true
+
+// decodes reports whether a batch-1 product of type t with kernel set ks
+// goes through a decode kernel (q4kDecode, q40Decode).
+func decodes(t Type, batch int, ks *kernelSet) bool {
+	switch {
+	case batch != 1 || !decodeKernels:
+		return false
+	case t == Q4_K:
+		return ks == q4kDecode.ks
+	case t == Q4_0:
+		return ks == q40Decode.ks
+	}
+	return false
+}
+
+// prepDecode returns what the decode kernel of type t reads for the nb
+// activation blocks of xq (Q8_K for Q4_K, Q8_0 for Q4_0), in sc.
+func (p *Pool) prepDecode(sc *opScratch, t Type, xq []byte, nb int) []byte {
+	need := nb * q8KBlockBytes
+	if t == Q4_0 {
+		need = q40TableBytes(nb)
+	}
+	if cap(sc.xs) < need {
 		sc.xs = make([]byte, need)
 	}
-	xs := sc.xs[:nb*q8KBlockBytes]
-	prepQ4KDecode(xq, xs, nb)
+	xs := sc.xs[:need]
+	if t == Q4_0 {
+		prepQ40Decode(xq, xs, nb)
+	} else {
+		prepQ4KDecode(xq, xs, nb)
+	}
 	return xs
 }
 
@@ -544,8 +571,8 @@ func (p *Pool) matmulRange(worker, start, end int) {
 func (p *Pool) opRange(a *mmOp, worker, start, end int) {
 	ks, w, cols, rows := a.ks, a.w, a.w.Cols, a.w.Rows
 	// Q8_0 and Q4_0 too (once their kernels stopped prefetching rows
-	// that, with a far stride, lie outside the worker's share), and Q4_K
-	// through q4kDecode (a.xs).
+	// that, with a far stride, lie outside the worker's share), and those
+	// with a decode kernel (a.xs: Q4_K, Q4_0).
 	if a.batch == 1 && (a.mode == modeF32 || a.mode == modeF16 || a.mode == modeQuant && (w.Type == Q8_0 || w.Type == Q4_0 || a.xs != nil)) && farStreams {
 		start = farRows(a, start, end, &p.farOut[worker])
 	}
@@ -614,11 +641,11 @@ var farStreams = true
 // r+3q: four long sequential streams, which the hardware prefetchers
 // follow at close to the machine's read bandwidth, where consecutive rows
 // (3 KB each at 768 F32 values) stream ~40% slower (BenchmarkDotF32Cold
-// x2far vs x2). Batch-1 Q4_K goes through q4kDecode, whose four rows are
-// interleaved per super-block (the older one-row-after-another kernel
-// was slower with far rows). Each row is the same dot call (or the same
-// bits), so the result does not depend on the split. It returns the
-// first row left to compute.
+// x2far vs x2). Batch-1 Q4_K and Q4_0 go through their decode kernels
+// (q4kDecode, q40Decode; a.xs), whose four rows are interleaved per block
+// (the older one-row-after-another Q4_K kernel was slower with far
+// rows). Each row is the same dot call (or the same bits), so the result
+// does not depend on the split. It returns the first row left to compute.
 func farRows(a *mmOp, start, end int, slot *[16]float32) int {
 	w, q := a.w, (end-start)/4
 	if q < 4 {
@@ -633,11 +660,14 @@ func farRows(a *mmOp, start, end int, slot *[16]float32) int {
 		last := (r + 3*q + 1) * w.RowBytes
 		switch a.mode {
 		case modeQuant:
-			if a.xs != nil {
+			switch {
+			case a.xs != nil && w.Type == Q4_K:
 				q4kDecode.dot4(w.Data[r*w.RowBytes:last], q*w.RowBytes, a.xs, a.nb, o)
-				break
+			case a.xs != nil:
+				q40Decode.dot4(w.Data[r*w.RowBytes:last], q*w.RowBytes, a.xq, a.xs, a.nb, o)
+			default:
+				a.ks.dotQx4[w.Type](w.Data[r*w.RowBytes:last], q*w.RowBytes, a.xq, a.nb, o)
 			}
-			a.ks.dotQx4[w.Type](w.Data[r*w.RowBytes:last], q*w.RowBytes, a.xq, a.nb, o)
 		case modeF32:
 			v := unsafe.Slice((*float32)(unsafe.Pointer(&w.Data[r*w.RowBytes])), (last-r*w.RowBytes)/4)
 			a.ks.dotF32x4(v, q*w.Cols, a.x, o)

@@ -109,3 +109,68 @@ func FuzzDotQ4KDecode(f *testing.F) {
 		checkQ4KDecode(t, w, stride, xq, nb)
 	})
 }
+
+// checkQ40Decode runs q40Decode.dot4 on the four rows of w and requires
+// each result to equal the Go one-row Q4_0 dot bit for bit.
+func checkQ40Decode(t *testing.T, w []byte, stride int, xq []byte, nb int) {
+	t.Helper()
+	ys := make([]byte, q40TableBytes(nb))
+	prepQ40Decode(xq, ys, nb)
+	var got [4]float32
+	q40Decode.dot4(w, stride, xq, ys, nb, &got)
+	for i := range got {
+		want := goKernels.dotQ[Q4_0](w[i*stride:], xq, nb)
+		if !sameF32(got[i], want) {
+			t.Fatalf("row %d (nb=%d stride=%d): decode %v (%#x), go %v (%#x)", i, nb, stride, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+		}
+	}
+}
+
+// TestDotQ40Decode holds the decode Q4_0 kernel to the Go one-row dot bit
+// for bit: random weight blocks, quantized and random activation blocks
+// (every quant, -128 included), packed and spaced rows, misaligned
+// slices, odd and even block counts (the one-block tail).
+func TestDotQ40Decode(t *testing.T) {
+	requireAVX2(t)
+	if q40Decode.dot4 == nil || q40Decode.ks != &avx2Kernels {
+		t.Fatal("avx2 set without the decode Q4_0 kernel")
+	}
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, nb := range []int{0, 1, 2, 3, 4, 5, 24, 64} {
+		for _, gap := range []int{0, 5, 1000} {
+			for _, off := range []int{0, 3} {
+				for _, acts := range []string{"quantized", "random"} {
+					t.Run(fmt.Sprintf("nb=%d/gap=%d/off=%d/%s", nb, gap, off, acts), func(t *testing.T) {
+						stride := nb*18 + gap
+						w := make([]byte, off+4*stride)[off:]
+						for i := range 4 {
+							copy(w[i*stride:], randBlocks(r, Q4_0, nb, 0))
+						}
+						xq := quantizedActs(r, Q4_0, nb, 3-off)
+						if acts == "random" {
+							xq = randBlocks(r, Q8_0, nb, 3-off)
+						}
+						checkQ40Decode(t, w[:3*stride+nb*18], stride, xq, nb)
+					})
+				}
+			}
+		}
+	}
+}
+
+// FuzzDotQ40Decode: arbitrary bytes as Q4_0 weights and Q8_0 activations
+// (NaN and Inf scales included); bit-identical to the Go dot.
+//
+//	go test -run '^$' -fuzz FuzzDotQ40Decode -fuzztime 60s ./tensor/
+func FuzzDotQ40Decode(f *testing.F) {
+	f.Add([]byte{1, 2, 3}, []byte{4, 5}, uint8(3), uint16(0))
+	f.Add([]byte{0x00, 0x7c, 0x80}, []byte{0x80, 0xff}, uint8(8), uint16(7))
+	f.Fuzz(func(t *testing.T, wdata, xdata []byte, nb8 uint8, gap16 uint16) {
+		requireAVX2(t)
+		nb := int(nb8) % 40
+		stride := nb*18 + int(gap16)%300
+		w := cycleBytes(wdata, 3*stride+nb*18)
+		xq := cycleBytes(xdata, nb*34)
+		checkQ40Decode(t, w, stride, xq, nb)
+	})
+}
