@@ -118,13 +118,15 @@ type recBlocks struct {
 // recBlock is the number of values a recBlocks allocation holds.
 const recBlock = 64
 
-func (b *recBlocks) payload(p trace.Payload) *trace.Payload {
+// payload returns a zero Payload with the given position fields (set in
+// place: a Payload is ~380 bytes).
+func (b *recBlocks) payload(it, layer int, parent int64) *trace.Payload {
 	if len(b.payloads) == 0 {
 		b.payloads = make([]trace.Payload, recBlock)
 	}
 	q := &b.payloads[0]
 	b.payloads = b.payloads[1:]
-	*q = p
+	q.Iteration, q.Layer, q.Parent = it, layer, parent
 	return q
 }
 
@@ -563,7 +565,8 @@ func (s *Session) begin(st trace.State, it, layer, rows, cols int, input []float
 	if !s.rec || !s.cfg.Steps.Has(st) || s.halted() {
 		return f
 	}
-	in := s.blocks.payload(trace.Payload{Iteration: it, Layer: layer, Parent: s.parentID(), Text: text})
+	in := s.blocks.payload(it, layer, s.parentID())
+	in.Text = text
 	if ids != nil {
 		in.TokenIDs = append([]int(nil), ids...)
 	}
@@ -577,7 +580,8 @@ func (s *Session) begin(st trace.State, it, layer, rows, cols int, input []float
 		return f
 	}
 	f.rec, f.id, f.start = true, s.nextID, time.Now()
-	f.payload = s.blocks.payload(trace.Payload{Iteration: it, Layer: layer, Parent: in.Parent, Shape: in.Shape})
+	f.payload = s.blocks.payload(it, layer, in.Parent)
+	f.payload.Shape = in.Shape
 	return f
 }
 
