@@ -107,6 +107,21 @@ func histCountsGo(xs []float32, lo, scale float64, c *[4][HistBins]int32) {
 	}
 }
 
+// firstGreater returns the index of the first value of xs greater than t
+// (NaN never is), or len(xs).
+func firstGreater(xs []float32, t float32) int {
+	i := 0
+	if useAVX2 {
+		i = firstGreaterAVX2(xs[:len(xs)&^7], t)
+		if i < len(xs)&^7 {
+			return i
+		}
+	}
+	for ; i < len(xs) && !(xs[i] > t); i++ {
+	}
+	return i
+}
+
 // firstZero returns the first value of xs equal to zero (+0 or -0), or 0.
 // A minimum or maximum of zero takes the sign of the first zero, as the
 // in-order comparisons of finiteLanesGo keep it; the assembly's vector

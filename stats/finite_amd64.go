@@ -15,6 +15,12 @@ func finiteLanesAVX2(xs []float32, k float64, l *lanes)
 //go:noescape
 func histCountsAVX2(xs []float32, lo, scale float64, c *[4][HistBins]int32)
 
+// firstGreaterAVX2 is firstGreater for len(xs) a multiple of 8, eight
+// comparisons at a time (finite_amd64.s).
+//
+//go:noescape
+func firstGreaterAVX2(xs []float32, t float32) int
+
 // hasAVX2 reports whether the CPU runs finiteLanesAVX2 and histCountsAVX2.
 var hasAVX2 = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasPOPCNT
 

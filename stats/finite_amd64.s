@@ -118,3 +118,32 @@ hloop:
 hdone:
 	VZEROUPPER
 	RET
+
+// func firstGreaterAVX2(xs []float32, t float32) int
+//
+// The index of the first value > t (ordered compare: NaN is never
+// greater), or len(xs); len(xs) must be a multiple of 8.
+TEXT ·firstGreaterAVX2(SB), NOSPLIT, $0-40
+	MOVQ xs_base+0(FP), SI
+	MOVQ xs_len+8(FP), CX
+	VBROADCASTSS t+24(FP), Y1
+	XORQ BX, BX
+
+gloop:
+	CMPQ BX, CX
+	JGE  gnone
+	VCMPPS $0x11, (SI)(BX*4), Y1, Y0   // LT_OQ: t < x
+	VMOVMSKPS Y0, AX
+	TESTL AX, AX
+	JNZ  gfound
+	ADDQ $8, BX
+	JMP  gloop
+
+gfound:
+	BSFL AX, AX
+	ADDQ AX, BX
+
+gnone:
+	MOVQ BX, ret+32(FP)
+	VZEROUPPER
+	RET

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -205,6 +206,43 @@ func TestHistBoundaries(t *testing.T) {
 		}
 		if goSum.Hist.Total() != len(xs) {
 			t.Errorf("[%g, %g]: %d values binned of %d", lo, hi, goSum.Hist.Total(), len(xs))
+		}
+	}
+}
+
+// TestFirstGreaterKernels: the AVX2 scan finds the same first value above
+// the threshold as the Go loop (NaN never above, equal values not above),
+// and TopK ranks the same with either, on random tensors with specials.
+func TestFirstGreaterKernels(t *testing.T) {
+	if !avx2Available() {
+		t.Skip("no AVX2 kernels on this CPU")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := range 80 {
+		for rep := range 30 {
+			xs := randomTensor(r, n)
+			th := []float32{0, 1, -1, inf32, -inf32, float32(r.NormFloat64())}[rep%6]
+			if n > 0 && rep%5 == 0 {
+				th = xs[r.IntN(n)]
+				if th != th {
+					th = 0
+				}
+			}
+			var got, want int
+			withKernels(t, true, func() { got = firstGreater(xs, th) })
+			withKernels(t, false, func() { want = firstGreater(xs, th) })
+			if got != want {
+				t.Fatalf("n=%d t=%v: AVX2 %d, Go %d (%v)", n, th, got, want, xs)
+			}
+		}
+	}
+	for _, n := range []int{10, 100, 32000} {
+		xs := randomTensor(r, n)
+		var a, b []int
+		withKernels(t, true, func() { a = TopK(xs, 10, nil) })
+		withKernels(t, false, func() { b = TopK(xs, 10, nil) })
+		if !slices.Equal(a, b) {
+			t.Errorf("n=%d: TopK AVX2 %v, Go %v", n, a, b)
 		}
 	}
 }

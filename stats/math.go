@@ -82,9 +82,7 @@ func TopK(xs []float32, k int, dst []int) []int {
 			// (what greater says in both cases). A traced step ranks the
 			// whole vocabulary this way.
 			if last := xs[dst[k-1]]; last == last {
-				for i < len(xs) && !(xs[i] > last) {
-					i++
-				}
+				i += firstGreater(xs[i:], last)
 				if i == len(xs) {
 					break
 				}
