@@ -15,6 +15,22 @@ func repackQ8_0x8AVX2(w *byte, stride int, nb int, dst *byte)
 func gemmQ4_0x8x4AVX2(buf *byte, nb int, y *byte, ystride int, corr *int32, cstride int, out *float32, ostride int)
 
 //go:noescape
+func prefetchT1(p *byte, n int)
+
+// prefetchQx8 enables prefetchRows (a variable so that benchmarks can A/B
+// it).
+var prefetchQx8 = true
+
+// prefetchRows hints the weight rows [r, r+k) of w into L2, within the
+// data: the rows a tile repacks next, fetched from memory while the
+// current group computes.
+func prefetchRows(w Matrix, r, k int) {
+	if next := r * w.RowBytes; prefetchQx8 && next < len(w.Data) {
+		prefetchT1(&w.Data[next], min(k*w.RowBytes, len(w.Data)-next))
+	}
+}
+
+//go:noescape
 func sum8Q8_0AVX2(y *byte, ystride int, nt int, nb int, dst *int32)
 
 //go:noescape
@@ -80,6 +96,7 @@ func tileQ0x8(ks *kernelSet, w Matrix, xq []byte, xqStride, nb, batch int, dst [
 	r := t0
 	for ; r+8 <= t1; r += 8 {
 		k.repack(&w.Data[r*w.RowBytes], w.RowBytes, nb, buf)
+		prefetchRows(w, r+8, 8)
 		for c := 0; c < batch; c += 4 {
 			c = min(c, batch-4)
 			if cn > 0 {

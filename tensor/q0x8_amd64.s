@@ -391,3 +391,22 @@ gq8loop:
 	STORE4
 	VZEROUPPER
 	RET
+
+// func prefetchT1(p *byte, n int)
+// Hints the n bytes at p into L2 (PREFETCHT1 per 64-byte line): a tile's
+// next weight rows come from memory while the current ones compute, where
+// the repack alone would wait for them.
+TEXT ·prefetchT1(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+
+pfloop:
+	CMPQ       SI, CX
+	JAE        pfdone
+	PREFETCHT1 (SI)
+	ADDQ       $64, SI
+	JMP        pfloop
+
+pfdone:
+	RET

@@ -44,6 +44,7 @@ func tileQ4_Kx8(w Matrix, xq []byte, xqStride, nb, batch int, dst []float32, t0,
 	r := t0
 	for ; r+8 <= t1; r += 8 {
 		repackQ4_Kx8AVX2(&w.Data[r*w.RowBytes], w.RowBytes, nb, &wb[0])
+		prefetchRows(w, r+8, 8)
 		for i := range 8 {
 			row := w.Data[(r+i)*w.RowBytes:]
 			for sb := range nb {
