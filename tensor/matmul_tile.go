@@ -6,11 +6,13 @@ package tensor
 // and reports whether it did; where there is no batched kernel it returns
 // false and the caller runs its per-row loop. With xq != nil (quantized
 // activations, xqStride bytes and nb blocks a row) it uses dotQx4n and
-// dotQxn[w.Type] if the set has either; otherwise F32 and F16 weights (x already rounded to
-// F16 for those) go through dotF32x4n/dotF16x4n. Every output is
-// bit-identical to the per-row loop's, since the batched kernels equal the
-// four-row or one-row ones. bufs[worker] is scratch for misaligned F32
-// rows (see f32Row).
+// dotQxn[w.Type] if the set has either, after the eight-row repacked
+// tiles (tileQx8: Q4_0, Q8_0, Q4_K with avx2) have taken the tile's rows
+// in eights; otherwise F32 and F16 weights (x already rounded to F16 for
+// those) go through dotF32x4n/dotF16x4n. Every output is bit-identical to
+// the per-row loop's, since the batched kernels equal the four-row or
+// one-row ones. bufs[worker] is scratch for misaligned F32 rows (see
+// f32Row) and for tileQx8's repacked rows.
 //
 // The Pool's row loop calls it once per tile of rows.
 func tileBatched(ks *kernelSet, w Matrix, x []float32, xq []byte, xqStride, nb, batch int, dst []float32, t0, t1 int, bufs [][]float32, worker int) bool {
