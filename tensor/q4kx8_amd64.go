@@ -48,16 +48,28 @@ func tileQ4_Kx8(w Matrix, xq []byte, xqStride, nb, batch int, dst []float32, t0,
 		for i := range 8 {
 			row := w.Data[(r+i)*w.RowBytes:]
 			for sb := range nb {
-				packed := row[sb*144+4 : sb*144+16]
+				sc, mn := scalesMinsK4(row[sb*144+4 : sb*144+16])
 				o := wb[sb*q4kx8Bytes+4*i:]
 				for j := range 8 {
-					s, m := scaleMinK4(j, packed)
-					binary.LittleEndian.PutUint32(o[64+32*j:], uint32(m)*0x10001)
-					binary.LittleEndian.PutUint32(o[320+32*j:], uint32(s)*0x10001)
+					binary.LittleEndian.PutUint32(o[64+32*j:], uint32(mn>>(8*j)&0xff)*0x10001)
+					binary.LittleEndian.PutUint32(o[320+32*j:], uint32(sc>>(8*j)&0xff)*0x10001)
 				}
 			}
 		}
 		gemmQ4_Kx8AVX2(&wb[0], nb, &yp[0], nb*256, &xq[0], xqStride, batch, &dst[r], rows)
 	}
 	return r
+}
+
+// scalesMinsK4 unpacks the eight 6-bit scales and mins of a Q4_K/Q5_K
+// block's 12 packed bytes at once (byte j of sc and mn: scaleMinK4(j)),
+// with ggml's kmask shuffle instead of eight branchy calls.
+func scalesMinsK4(p []byte) (sc, mn uint64) {
+	const k1, k2, k3 = 0x3f3f3f3f, 0x0f0f0f0f, 0x03030303
+	u0 := binary.LittleEndian.Uint32(p[0:])
+	u1 := binary.LittleEndian.Uint32(p[4:])
+	u2 := binary.LittleEndian.Uint32(p[8:])
+	sc = uint64(u0&k1) | uint64(u2&k2|(u0>>6&k3)<<4)<<32
+	mn = uint64(u1&k1) | uint64(u2>>4&k2|(u1>>6&k3)<<4)<<32
+	return sc, mn
 }

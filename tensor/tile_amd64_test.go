@@ -556,3 +556,22 @@ func BenchmarkTileQ4_Kx8(b *testing.B) {
 		reportFlops(b, 2*n*nt*rows)
 	})
 }
+
+// TestScalesMinsK4 holds the shuffled unpacking of the Q4_K scales and
+// mins to scaleMinK4 for random packed bytes.
+func TestScalesMinsK4(t *testing.T) {
+	r := rand.New(rand.NewPCG(67, 68))
+	p := make([]byte, 12)
+	for range 2000 {
+		for i := range p {
+			p[i] = byte(r.Uint32())
+		}
+		sc, mn := scalesMinsK4(p)
+		for j := range 8 {
+			s, m := scaleMinK4(j, p)
+			if byte(sc>>(8*j)) != s || byte(mn>>(8*j)) != m {
+				t.Fatalf("%x: j=%d: %d,%d, scaleMinK4 %d,%d", p, j, byte(sc>>(8*j)), byte(mn>>(8*j)), s, m)
+			}
+		}
+	}
+}
