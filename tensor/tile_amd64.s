@@ -486,3 +486,127 @@ f32ktstore:
 	STORE12
 	VZEROUPPER
 	RET
+
+// KPASSF16(name, done, j): KPASSF32 for F16 weights (their byte offset is
+// half the activations').
+#define KPASSF16(name, done, j) \
+	LOAD12(384*j)          \
+	MOVQ R12, AX           \
+	MOVQ R12, SI           \
+	SHRQ $1, SI            \
+	MOVQ BX, DX            \
+name:                      \
+	TESTQ DX, DX           \
+	JEQ   done             \
+	F16STEP(32*j, 16*j)    \
+	ADDQ  $128, AX         \
+	ADDQ  $64, SI          \
+	DECQ  DX               \
+	JMP   name             \
+done:                      \
+	SAVE12(384*j)
+
+// func dotF16x4x3KAVX2(w *byte, stride int, x *float32, xstride int, n int, out *float32, ostride int)
+// As dotF16x4x3AVX2 (same arguments, same results), K-blocked as
+// dotF32x4x3KAVX2: four F16 rows and three activations of 2048 values are
+// 40 KiB, more than L1.
+TEXT ·dotF16x4x3KAVX2(SB), 0, $1536-56
+	MOVQ w+0(FP), R8
+	MOVQ stride+8(FP), BX
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	MOVQ x+16(FP), DI
+	MOVQ xstride+24(FP), BX
+	SHLQ $2, BX
+	LEAQ (DI)(BX*1), R14
+	LEAQ (R14)(BX*1), R15
+	MOVQ n+32(FP), CX
+
+	ZERO12
+	SAVE12(0)
+	SAVE12(384)
+	SAVE12(768)
+	SAVE12(1152)
+	MOVQ CX, R13
+	SHRQ $5, R13                   // full 32-value chunks left
+	XORQ R12, R12                  // float byte offset of the block
+
+f16kblock:
+	TESTQ R13, R13
+	JEQ   f16kafter
+	MOVQ  R13, BX
+	CMPQ  BX, $16
+	JLE   f16kfull
+	MOVQ  $16, BX                  // chunks in this block (512 values)
+
+f16kfull:
+	KPASSF16(f16kp0, f16kp0e, 0)
+	KPASSF16(f16kp1, f16kp1e, 1)
+	KPASSF16(f16kp2, f16kp2e, 2)
+	KPASSF16(f16kp3, f16kp3e, 3)
+	SUBQ  BX, R13
+	SHLQ  $7, BX
+	ADDQ  BX, R12
+	JMP   f16kblock
+
+f16kafter:
+	// The 8-value loop into acc0, then the reduction as dotF16x4x3AVX2.
+	LOAD12(0)
+	MOVQ R12, AX
+	MOVQ R12, SI
+	SHRQ $1, SI
+	MOVQ CX, DX
+	ANDQ $31, DX
+
+f16kr8:
+	CMPQ DX, $8
+	JLT  f16kr8done
+	F16STEP(0, 0)
+	ADDQ $32, AX
+	ADDQ $16, SI
+	SUBQ $8, DX
+	JMP  f16kr8
+
+f16kr8done:
+	MOVQ AX, R12                   // scalar tail: float offset
+	MOVQ DX, R13                   // and length
+	SAVE12(0)
+	LOAD12(384)
+	ADD12(0)                       // acc0 + acc1
+	SAVE12(0)
+	LOAD12(1152)
+	ADD12(768)                     // acc2 + acc3
+	ADD12(0)                       // (acc0+acc1) + (acc2+acc3)
+	HSUM12
+	MOVQ R12, AX
+	MOVQ R12, SI
+	SHRQ $1, SI
+	MOVQ R13, DX
+
+f16kttail:
+	TESTQ  DX, DX
+	JEQ    f16ktstore
+	VMOVSS (DI)(AX*1), X12
+	VMOVSS (R14)(AX*1), X13
+	VMOVSS (R15)(AX*1), X14
+	HALFTO(R8, X15)
+	SFMA3(X0, X1, X2)
+	HALFTO(R9, X15)
+	SFMA3(X3, X4, X5)
+	HALFTO(R10, X15)
+	SFMA3(X6, X7, X8)
+	HALFTO(R11, X15)
+	SFMA3(X9, X10, X11)
+	ADDQ   $4, AX
+	ADDQ   $2, SI
+	DECQ   DX
+	JMP    f16kttail
+
+f16ktstore:
+	MOVQ out+40(FP), SI
+	MOVQ ostride+48(FP), BX
+	SHLQ $2, BX
+	STORE12
+	VZEROUPPER
+	RET
