@@ -359,7 +359,7 @@ func (p *Pool) prepare(dst []float32, w Matrix, x []float32, batch int) {
 			if o.mode == modeQuant {
 				enc = vecDotType(o.w.Type)
 			}
-			if o.mode == mode && enc == t {
+			if o.mode == mode && enc == t && o.w.Cols == w.Cols {
 				return o
 			}
 		}
