@@ -84,7 +84,7 @@ func tileQ0x8(ks *kernelSet, w Matrix, xq []byte, xqStride, nb, batch int, dst [
 		cn = batch * nb // the activations' 8·Σy per block, once per tile
 	}
 	if need := (wn+3)/4 + cn; cap(bufs[worker]) < need {
-		bufs[worker] = make([]float32, need)
+		bufs[worker] = growScratch(bufs[worker], need)
 	}
 	scratch := bufs[worker][:(wn+3)/4+cn]
 	buf := (*byte)(unsafe.Pointer(unsafe.SliceData(scratch)))
@@ -107,4 +107,11 @@ func tileQ0x8(ks *kernelSet, w Matrix, xq []byte, xqStride, nb, batch int, dst [
 		}
 	}
 	return r
+}
+
+// growScratch returns a worker scratch of capacity need with buf's length:
+// the pool's other users of the same scratch (a dequantized row, sliced
+// to its length at prepare) keep the length they set.
+func growScratch(buf []float32, need int) []float32 {
+	return make([]float32, len(buf), need)
 }

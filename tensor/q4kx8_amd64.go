@@ -34,7 +34,7 @@ func tileQ4_Kx8(w Matrix, xq []byte, xqStride, nb, batch int, dst []float32, t0,
 	}
 	wn, yn := nb*q4kx8Bytes, batch*nb*256
 	if need := (wn + yn + 3) / 4; cap(bufs[worker]) < need {
-		bufs[worker] = make([]float32, need)
+		bufs[worker] = growScratch(bufs[worker], need)
 	}
 	all := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(bufs[worker]))), wn+yn)
 	wb, yp := all[:wn], all[wn:]

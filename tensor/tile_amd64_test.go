@@ -575,3 +575,29 @@ func TestScalesMinsK4(t *testing.T) {
 		}
 	}
 }
+
+// TestTileQx8ScratchLength: growing a worker's scratch keeps the length
+// the pool gave it (another product of the same launch may use it as a
+// dequantized row of that length).
+func TestTileQx8ScratchLength(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(71, 72))
+	for _, typ := range []Type{Q4_0, Q8_0, Q4_K} {
+		ti, _ := typ.Info()
+		vi, _ := vecDotType(typ).Info()
+		const rows, batch = 8, 4
+		nb := 1
+		w := Matrix{Type: typ, Rows: rows, Cols: nb * ti.BlockSize, RowBytes: nb * ti.BlockBytes, Data: RandomBlocks(typ, rows*nb, r)}
+		xq := make([]byte, batch*nb*vi.BlockBytes)
+		for c := range batch {
+			copy(xq[c*nb*vi.BlockBytes:], quantizedActs(r, typ, nb, 0))
+		}
+		bufs := [][]float32{make([]float32, 3)}
+		if end := tileQ0x8(&avx2Kernels, w, xq, nb*vi.BlockBytes, nb, batch, make([]float32, batch*rows), 0, rows, bufs, 0); end != rows {
+			t.Fatalf("%v: returned row %d", typ, end)
+		}
+		if len(bufs[0]) != 3 || cap(bufs[0]) <= 3 {
+			t.Errorf("%v: scratch len %d cap %d, want len 3 and grown", typ, len(bufs[0]), cap(bufs[0]))
+		}
+	}
+}
