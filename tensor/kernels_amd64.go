@@ -46,9 +46,6 @@ func dotF32x4x3KAVX2(w *float32, stride int, x *float32, xstride int, n int, out
 func dotF16x4x3AVX2(w *byte, stride int, x *float32, xstride int, n int, out *float32, ostride int)
 
 //go:noescape
-func dotF16x4x3KAVX2(w *byte, stride int, x *float32, xstride int, n int, out *float32, ostride int)
-
-//go:noescape
 func dotQ4_0Q8_0x4x4AVX2(w *byte, stride int, y *byte, ystride int, nb int, out *float32, ostride int)
 
 //go:noescape
@@ -331,16 +328,12 @@ func dotF16x4nAsm(w []byte, stride int, x []float32, n, nt int, out []float32, o
 	checkTile(len(w), stride, 2*n, len(x), n, nt, len(out), ostride)
 	c := 0
 	if n > 0 {
-		tile := dotF16x4x3AVX2
-		if n >= tileKBlock {
-			tile = dotF16x4x3KAVX2
-		}
 		for ; c+3 <= nt; c += 3 {
-			tile(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+			dotF16x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
 		}
 		if c < nt && nt >= 3 { // as in dotF32x4nAsm
 			c = nt - 3
-			tile(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
+			dotF16x4x3AVX2(&w[0], stride, &x[c*n], n, n, &out[c*ostride], ostride)
 			c = nt
 		}
 	}
