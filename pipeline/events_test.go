@@ -77,7 +77,7 @@ func TestEventCounts(t *testing.T) {
 					p := ev.Payload
 					switch ev.State {
 					case trace.TransformerBlock, trace.FFN:
-						if lo, ok := p.Tensors["layer_out"]; !ok || p.Stats == nil || *p.Stats != lo {
+						if lo, ok := p.Tensors["layer_out"]; !ok || p.Stats == nil || *p.Stats != *lo {
 							t.Fatalf("%s exit (layer %d) lacks its output layer_out as Stats: %+v", ev.State, p.Layer, p)
 						}
 					case trace.LMHead:

@@ -99,6 +99,12 @@ type Session struct {
 
 	blocks recBlocks // storage of recorded payloads and summaries
 
+	// Stages recorded but not yet summarised (flushSums); see stage.
+	deferred []deferredSum
+	bins     [][]int32            // flushSums: per worker, indexes into deferred
+	flushFn  func(start, end int) // s.flushRange, bound once
+	topLogit []float32            // flushSums: the logits whose top-k a worker ranks, or nil
+
 	// Next's pull iterator over Events, started by the first Next.
 	pullNext func() (trace.Event, bool)
 	pullStop func()
@@ -131,12 +137,18 @@ func (b *recBlocks) payload(it, layer int, parent int64) *trace.Payload {
 }
 
 func (b *recBlocks) summary(v *stats.Summary) *stats.Summary {
+	q := b.slot()
+	*q = *v
+	return q
+}
+
+// slot returns a zero summary.
+func (b *recBlocks) slot() *stats.Summary {
 	if len(b.sums) == 0 {
 		b.sums = make([]stats.Summary, recBlock)
 	}
 	q := &b.sums[0]
 	b.sums = b.sums[1:]
-	*q = *v
 	return q
 }
 
@@ -519,7 +531,9 @@ func (s *Session) rankOf(id int) int {
 
 // topLogits returns the cfg.TopK largest logits with their pieces.
 func (s *Session) topLogits(logits []float32) []trace.TokenScore {
-	s.topIdx = stats.TopK(logits, s.cfg.TopK, s.topIdx[:0])
+	// Ranked by a worker while the others summarise LM_HEAD's stages.
+	s.topLogit = logits
+	s.flushSums()
 	s.topValid = &logits[0] == &s.lastLogits[0] && len(logits) == len(s.lastLogits)
 	out := make([]trace.TokenScore, len(s.topIdx))
 	for i, id := range s.topIdx {
@@ -557,6 +571,7 @@ func (s *Session) emit(ev trace.Event) bool {
 // s.enterText / s.enterIDs (consumed). The frame stays valid until the
 // matching end.
 func (s *Session) begin(st trace.State, it, layer, rows, cols int, input []float32) *frame {
+	s.flushSums()
 	f := &s.frames[s.depth]
 	s.depth++
 	*f = frame{state: st}
@@ -588,6 +603,7 @@ func (s *Session) begin(st trace.State, it, layer, rows, cols int, input []float
 // end closes the innermost state, yielding its TaskStateExited when it is
 // recorded. It returns false when the run must stop.
 func (s *Session) end(f *frame) bool {
+	s.flushSums()
 	s.depth--
 	if f.rec && !s.halted() {
 		f.payload.DurationUS = float64(time.Since(f.start).Nanoseconds()) / 1e3
@@ -606,6 +622,7 @@ func (s *Session) end(f *frame) bool {
 // of its outputs so far, the failing tensor's included, and the failure
 // as an issue.
 func (s *Session) closeOpen() {
+	s.flushSums()
 	first := true
 	for s.depth > 0 {
 		s.depth--
@@ -635,9 +652,11 @@ func (s *Session) parentID() int64 {
 }
 
 // stage is called with every intermediate tensor right after it is
-// computed: it applies matching fault injections, records its statistics
-// in the open recorded states and runs the Jidoka check. It returns false
-// when the run must stop.
+// computed: it applies matching fault injections, runs the Jidoka check
+// and, when a recorded state takes the tensor's statistics, defers them to
+// flushSums, which summarises the stages of a state together, split across
+// the pool's workers (the engine's serial part otherwise leaves all but
+// one of them idle). It returns false when the run must stop.
 func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
 	for i := range s.opts.Injections {
 		if in := &s.opts.Injections[i]; in.Matches(stageNames[st], layer, it) {
@@ -645,31 +664,166 @@ func (s *Session) stage(st stage, it, layer int, op string, x []float32) bool {
 		}
 	}
 	s.lastStage, s.lastSum = nil, nil
-	if s.rec {
-		s.lastStage, s.lastSum = x, s.record(st, x)
+	if s.rec && s.recorder() >= 0 {
+		d := deferredSum{st: st, x: x, sum: s.blocks.slot()}
+		if checkInputSummaries {
+			d.want = stats.Compute(x)
+		}
+		s.deferred = append(s.deferred, d)
+		s.lastStage, s.lastSum = x, d.sum
+		if st == stFFNUp {
+			// SwiGLU overwrites ffn_gate in place next, within FFN.
+			s.flushSums()
+		}
 	}
-	// A recorded summary has counted the NaN and Inf already.
-	if sum := s.lastSum; (sum != nil && !sum.Finite()) || (sum == nil && !finite(x)) {
+	if !finite(x) {
 		s.numerical(st, op, layer, it, x)
 	}
 	return !s.halted()
 }
 
-// record adds the statistics (and, verbose, the first values) of stage st
-// to the innermost open recorded state and to an enclosing recorded
+// deferredSum is a recorded stage whose summary flushSums computes: x is
+// unchanged until then, as no state begins or ends in between and the
+// engine rewrites no stage output within a state (but ffn_gate, flushed
+// at once).
+type deferredSum struct {
+	st   stage
+	x    []float32
+	sum  *stats.Summary // filled by flushSums
+	want stats.Summary  // checkInputSummaries: computed at the stage
+}
+
+// recorder returns the depth of the innermost open recorded state, the
+// one that takes a stage's statistics, or -1.
+func (s *Session) recorder() int {
+	for i := s.depth - 1; i >= 0; i-- {
+		if s.frames[i].rec {
+			return i
+		}
+	}
+	return -1
+}
+
+// flushMin is the least number of values flushSums splits across the
+// pool: a launch costs about as much as summarising ~1000 values. A
+// variable for the tests, which split every flush (0) or none.
+var flushMin = 2048
+
+// flushSums summarises the deferred stages and records them, in stage
+// order, as record does. The summaries (and the top-k of topLogit, when
+// set) are dealt to the pool's workers whole, largest first to the least
+// loaded: each is computed by one goroutine in Compute's order, so the
+// bits are those of a serial run.
+func (s *Session) flushSums() {
+	if len(s.deferred) == 0 && s.topLogit == nil {
+		return
+	}
+	total := 0
+	for _, d := range s.deferred {
+		total += len(d.x)
+	}
+	if n := min(s.pool.Threads(), len(s.deferred)+b2n(s.topLogit != nil)); n > 1 && total+len(s.topLogit) >= flushMin {
+		s.deal(n)
+		if s.flushFn == nil {
+			s.flushFn = s.flushRange
+		}
+		s.pool.Parallel(n, s.flushFn)
+	} else {
+		for _, d := range s.deferred {
+			*d.sum = stats.Compute(d.x)
+		}
+		if s.topLogit != nil {
+			s.topIdx = stats.TopK(s.topLogit, s.cfg.TopK, s.topIdx[:0])
+		}
+	}
+	s.topLogit = nil
+	for i := range s.deferred {
+		d := &s.deferred[i]
+		if checkInputSummaries && fmt.Sprint(*d.sum) != fmt.Sprint(d.want) {
+			panic(fmt.Sprintf("%s changed between its stage and its summary: %+v at the stage, %+v later", stageNames[d.st], d.want, *d.sum))
+		}
+		s.record(d.st, d.x, d.sum)
+		d.x, d.sum = nil, nil
+	}
+	s.deferred = s.deferred[:0]
+}
+
+func b2n(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// topKJob marks the top-k of topLogit in a worker's bin.
+const topKJob = -1
+
+// deal fills s.bins[:n] with the deferred summaries (and topKJob), each
+// to the bin with the fewest values so far, largest first.
+func (s *Session) deal(n int) {
+	if len(s.bins) < n {
+		s.bins = make([][]int32, n)
+	}
+	for b := range s.bins[:n] {
+		s.bins[b] = s.bins[b][:0]
+	}
+	var load [64]int
+	n = min(n, len(load))
+	add := func(job int32, size int) {
+		b := 0
+		for i := 1; i < n; i++ {
+			if load[i] < load[b] {
+				b = i
+			}
+		}
+		load[b] += size
+		s.bins[b] = append(s.bins[b], job)
+	}
+	if s.topLogit != nil {
+		// A top-k scan costs about a third of a summary of as many values.
+		add(topKJob, len(s.topLogit)/3)
+	}
+	// A state defers a handful of stages: sort the first 16 by size (an
+	// insertion sort on the stack), deal any further ones in order.
+	var order [16]int32
+	k := min(len(s.deferred), len(order))
+	for i := range k {
+		j := i
+		for ; j > 0 && len(s.deferred[order[j-1]].x) < len(s.deferred[i].x); j-- {
+			order[j] = order[j-1]
+		}
+		order[j] = int32(i)
+	}
+	for _, i := range order[:k] {
+		add(i, len(s.deferred[i].x))
+	}
+	for i := k; i < len(s.deferred); i++ {
+		add(int32(i), len(s.deferred[i].x))
+	}
+}
+
+// flushRange computes the jobs of bins start..end-1 (Parallel's fn: it
+// calls nothing of the pool, and every job writes only its own summary,
+// or s.topIdx).
+func (s *Session) flushRange(start, end int) {
+	for _, bin := range s.bins[start:end] {
+		for _, j := range bin {
+			if j == topKJob {
+				s.topIdx = stats.TopK(s.topLogit, s.cfg.TopK, s.topIdx[:0])
+				continue
+			}
+			d := &s.deferred[j]
+			*d.sum = stats.Compute(d.x)
+		}
+	}
+}
+
+// record adds the statistics sum (and, verbose, the first values) of stage
+// st to the innermost open recorded state and to an enclosing recorded
 // TRANSFORMER_BLOCK: each state's tensors map holds every intermediate it
 // computed (a block computes all of its layer's). A state's output stage
-// also becomes its payload's Stats. The summary is computed once; it is
-// returned (nil when no state recorded it).
-func (s *Session) record(st stage, x []float32) *stats.Summary {
-	var sum *stats.Summary
-	summary := func() *stats.Summary {
-		if sum == nil {
-			v := stats.Compute(x)
-			sum = s.blocks.summary(&v)
-		}
-		return sum
-	}
+// also becomes its payload's Stats.
+func (s *Session) record(st stage, x []float32, sum *stats.Summary) {
 	inner := true
 	for i := s.depth - 1; i >= 0; i-- {
 		f := &s.frames[i]
@@ -681,11 +835,11 @@ func (s *Session) record(st stage, x []float32) *stats.Summary {
 		}
 		inner = false
 		if f.payload.Tensors == nil {
-			f.payload.Tensors = make(map[string]stats.Summary, tensorsHint(f.state))
+			f.payload.Tensors = make(map[string]*stats.Summary, tensorsHint(f.state))
 		}
-		f.payload.Tensors[stageNames[st]] = *summary()
+		f.payload.Tensors[stageNames[st]] = sum
 		if isOutput(f.state, st) {
-			f.payload.Stats = summary()
+			f.payload.Stats = sum
 		}
 		if s.cfg.Verbose {
 			if f.payload.Values == nil {
@@ -694,7 +848,6 @@ func (s *Session) record(st stage, x []float32) *stats.Summary {
 			f.payload.Values[stageNames[st]] = append([]float32(nil), x[:min(len(x), verboseValues)]...)
 		}
 	}
-	return sum
 }
 
 // tensorsHint is how many stages state st records when every state is
@@ -714,18 +867,20 @@ func tensorsHint(st trace.State) int {
 	return 1
 }
 
-// checkInputSummaries makes inputSummary verify every reused summary
-// against a fresh one (set by the package's tests).
+// checkInputSummaries makes inputSummary verify every reused summary, and
+// flushSums every deferred one, against one computed at the stage (set by
+// the package's tests).
 var checkInputSummaries = false
 
 // inputSummary summarises the input of a state being entered. The input is
 // the tensor the previous stage produced (a block's input is the last
 // layer_out, attention's the attn_norm output, ...), which nothing has
 // changed since: its recorded summary is reused rather than computed
-// again, a fifth of a traced step's statistics.
+// again, a fifth of a traced step's statistics, and shared (summaries in
+// payloads are read-only).
 func (s *Session) inputSummary(input []float32) *stats.Summary {
 	if s.lastSum != nil && len(input) > 0 && len(input) == len(s.lastStage) && &input[0] == &s.lastStage[0] {
-		v := s.blocks.summary(s.lastSum)
+		v := s.lastSum
 		if checkInputSummaries {
 			if fresh := stats.Compute(input); fmt.Sprint(fresh) != fmt.Sprint(*v) {
 				panic(fmt.Sprintf("input of a state changed after its stage was recorded: recorded %+v, now %+v", *v, fresh))

@@ -74,7 +74,7 @@ func TestStageStatsIteration0(t *testing.T) {
 			if ev.Payload.Layer >= 0 {
 				op = fmt.Sprintf("blk.%d.%s", ev.Payload.Layer, name)
 			}
-			dst[op] = sum
+			dst[op] = *sum
 		}
 	}
 	if len(got) != len(want) {

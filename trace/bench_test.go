@@ -84,18 +84,18 @@ func BenchmarkBuildIndex(b *testing.B) {
 // blockExit is a TRANSFORMER_BLOCK Exited event as the engine records it:
 // the statistics of its 13 intermediates, the bulk of a full trace.
 func blockExit() Event {
-	p := &Payload{Iteration: 3, Layer: 7, Parent: 0, Shape: []int{1, 768}, DurationUS: 1234.5, Tensors: map[string]stats.Summary{}}
+	p := &Payload{Iteration: 3, Layer: 7, Parent: 0, Shape: []int{1, 768}, DurationUS: 1234.5, Tensors: map[string]*stats.Summary{}}
 	xs := make([]float32, 768)
 	for i := range xs {
 		xs[i] = float32(i%97)*0.0123 - 0.5
 	}
 	for _, name := range StageNames {
 		if IsBlockStage(name) {
-			p.Tensors[name] = stats.Compute(xs)
+			s := stats.Compute(xs)
+			p.Tensors[name] = &s
 		}
 	}
-	s := p.Tensors["layer_out"]
-	p.Stats = &s
+	p.Stats = p.Tensors["layer_out"]
 	return Event{ID: 10, PreviousID: 9, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Type: TaskStateExited, State: TransformerBlock, Payload: p}
 }
 
@@ -129,7 +129,7 @@ func layerEvents(seed int) []Event {
 		evs = append(evs, Event{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Type: t, State: st, Payload: p})
 	}
 	for l := range 12 {
-		block := &Payload{Iteration: 3, Layer: l, Shape: []int{1, 768}, DurationUS: 1234.5, Tensors: map[string]stats.Summary{}}
+		block := &Payload{Iteration: 3, Layer: l, Shape: []int{1, 768}, DurationUS: 1234.5, Tensors: map[string]*stats.Summary{}}
 		in := tensor(l-1, 12)
 		ev(TaskStateEntered, TransformerBlock, &Payload{Iteration: 3, Layer: l, Shape: []int{1, 768}, Stats: &in})
 		k := 0
@@ -138,15 +138,15 @@ func layerEvents(seed int) []Event {
 			n     int
 		}{{LayerNorm, 1}, {Attention, 6}, {LayerNorm, 1}, {FFN, 5}} {
 			ev(TaskStateEntered, st.state, &Payload{Iteration: 3, Layer: l, Parent: 1, Shape: []int{1, 768}, Stats: &in})
-			out := &Payload{Iteration: 3, Layer: l, Parent: 1, Shape: []int{1, 768}, DurationUS: 87.25, Tensors: map[string]stats.Summary{}}
+			out := &Payload{Iteration: 3, Layer: l, Parent: 1, Shape: []int{1, 768}, DurationUS: 87.25, Tensors: map[string]*stats.Summary{}}
 			for range st.n {
 				s := tensor(l, k)
-				out.Tensors[StageNames[k+1]] = s
-				block.Tensors[StageNames[k+1]] = s
+				out.Tensors[StageNames[k+1]] = &s
+				block.Tensors[StageNames[k+1]] = &s
 				k++
 			}
 			s := out.Tensors[StageNames[k]]
-			out.Stats, in = &s, s
+			out.Stats, in = s, *s
 			ev(TaskStateExited, st.state, out)
 		}
 		block.Stats = &in

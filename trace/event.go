@@ -63,14 +63,19 @@ type Event struct {
 
 // Payload is the JSON held (as a string, as in AWS) by `input`/`output`.
 type Payload struct {
-	Iteration  int                      `json:"iteration"`
-	Layer      int                      `json:"layer"`  // NoLayer outside blocks
-	Parent     int64                    `json:"parent"` // 0 at top level
-	Shape      []int                    `json:"shape,omitempty"`
-	DurationUS float64                  `json:"duration_us,omitempty"`
-	Stats      *stats.Summary           `json:"stats,omitempty"`
-	Tensors    map[string]stats.Summary `json:"tensors,omitempty"`
-	Values     map[string][]float32     `json:"values,omitempty"` // --trace-verbose: first values per tensor
+	Iteration  int            `json:"iteration"`
+	Layer      int            `json:"layer"`  // NoLayer outside blocks
+	Parent     int64          `json:"parent"` // 0 at top level
+	Shape      []int          `json:"shape,omitempty"`
+	DurationUS float64        `json:"duration_us,omitempty"`
+	Stats      *stats.Summary `json:"stats,omitempty"`
+	// Tensors names the statistics of the tensors the state computed. The
+	// engine shares one summary between the events that report it (a
+	// block and its child state, Stats): read-only. Pointers, so that a
+	// traced step's ~320 entries cost an 8-byte map slot each, not a
+	// summary-sized one.
+	Tensors map[string]*stats.Summary `json:"tensors,omitempty"`
+	Values  map[string][]float32      `json:"values,omitempty"` // --trace-verbose: first values per tensor
 
 	// TOKENIZE
 	Text     string   `json:"text,omitempty"`

@@ -166,8 +166,11 @@ func (e *encoder) appendPlainEscaped(b []byte, p *Payload) []byte {
 			e.tmp = appendJSONString(e.tmp[:0], k)
 			b = appendEscaped(b, e.tmp)
 			b = append(b, ':')
-			s := p.Tensors[k]
-			b = e.appendSummaryEscaped(b, &s)
+			if s := p.Tensors[k]; s != nil {
+				b = e.appendSummaryEscaped(b, s)
+			} else {
+				b = append(b, "null"...)
+			}
 		}
 		b = append(b, '}')
 	}
@@ -482,7 +485,11 @@ func (e *encoder) appendPayloadJSON(b []byte, p *Payload) []byte {
 			}
 			b = appendJSONString(b, k)
 			b = append(b, ':')
-			b = p.Tensors[k].AppendJSON(b)
+			if s := p.Tensors[k]; s != nil {
+				b = s.AppendJSON(b)
+			} else {
+				b = append(b, "null"...)
+			}
 		}
 		b = append(b, '}')
 	}

@@ -142,7 +142,7 @@ func TestEncoderEscapes(t *testing.T) {
 	var evs []Event
 	for _, name := range []string{`a"b`, `back\slash`, "<tag>&", "line\nbreak\u2028", "\xff\xfe bad", "tab\there", "ctl\x01"} {
 		evs = append(evs,
-			Event{ID: 1, Type: TaskStateExited, State: Attention, Payload: &Payload{Layer: 2, Tensors: map[string]stats.Summary{name: s, "q": s}, Stats: &s}},
+			Event{ID: 1, Type: TaskStateExited, State: Attention, Payload: &Payload{Layer: 2, Tensors: map[string]*stats.Summary{name: &s, "q": &s}, Stats: &s}},
 			Event{ID: 2, Type: TaskStateExited, State: Decode, Payload: &Payload{Layer: NoLayer, Piece: name, TextAdded: name}},
 			Event{ID: 3, Type: ExecutionFailed, Error: name, Cause: name, Hint: name})
 	}
@@ -204,7 +204,7 @@ func TestEncoderCacheCollisions(t *testing.T) {
 		twin := s
 		twin.Hist[0]++ // same hash, other bytes
 		twin.Zero++
-		p := &Payload{Layer: i % 12, Stats: &s, Tensors: map[string]stats.Summary{"a": s, "b": twin}}
+		p := &Payload{Layer: i % 12, Stats: &s, Tensors: map[string]*stats.Summary{"a": &s, "b": &twin}}
 		evs = append(evs, Event{ID: int64(i + 1), Type: TaskStateExited, State: FFN, Payload: p})
 		if i%3 == 0 {
 			evs = append(evs, Event{ID: int64(i + 1), Type: TaskStateEntered, State: LayerNorm, Payload: &Payload{Layer: i % 12, Stats: &twin}})

@@ -23,6 +23,14 @@ func genFloat32() *rapid.Generator[float32] {
 	})
 }
 
+// genSummaryPtr is genSummary's values by pointer (Payload.Tensors).
+func genSummaryPtr() *rapid.Generator[*stats.Summary] {
+	return rapid.Custom(func(t *rapid.T) *stats.Summary {
+		s := genSummary().Draw(t, "s")
+		return &s
+	})
+}
+
 func genSummary() *rapid.Generator[stats.Summary] {
 	return rapid.Custom(func(t *rapid.T) stats.Summary {
 		xs := rapid.SliceOfN(genFloat32(), 0, 8).Draw(t, "xs")
@@ -64,7 +72,7 @@ func genPayload() *rapid.Generator[Payload] {
 			TokenID:    maybe(t, "tokid", rapid.IntRange(0, 512)),
 		}
 		if rapid.Bool().Draw(t, "tensors?") {
-			p.Tensors = rapid.MapOfN(rapid.SampledFrom(StageNames), genSummary(), 1, 3).Draw(t, "tensors")
+			p.Tensors = rapid.MapOfN(rapid.SampledFrom(StageNames), genSummaryPtr(), 1, 3).Draw(t, "tensors")
 		}
 		if rapid.Bool().Draw(t, "values?") {
 			p.Values = rapid.MapOfN(rapid.SampledFrom(StageNames), rapid.SliceOfN(genFloat32(), 0, 6), 1, 3).Draw(t, "values")

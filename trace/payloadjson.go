@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/infertrace/infertrace/stats"
 )
 
 // floats is a []float32 whose non-finite values are written as null (and
@@ -120,7 +122,11 @@ func (p Payload) MarshalJSON() ([]byte, error) {
 			}
 			b = appendJSONString(b, k)
 			b = append(b, ':')
-			b = tensors[k].AppendJSON(b)
+			if s := tensors[k]; s != nil {
+				b = s.AppendJSON(b)
+			} else {
+				b = append(b, "null"...)
+			}
 		}
 		b = append(b, '}')
 	}
@@ -206,6 +212,17 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 	*p = Payload{}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
+	}
+	for k, s := range p.Tensors {
+		if s == nil {
+			// null reads as a summary of no finite values, as the
+			// summary's own UnmarshalJSON reads it: no nil entries.
+			s = new(stats.Summary)
+			if err := s.UnmarshalJSON([]byte("null")); err != nil {
+				return err
+			}
+			p.Tensors[k] = s
+		}
 	}
 	if j.Values != nil {
 		p.Values = make(map[string][]float32, len(j.Values))

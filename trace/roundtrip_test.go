@@ -415,3 +415,23 @@ func TestAppendJSONStringProperty(t *testing.T) {
 		}
 	})
 }
+
+// TestNullTensorReadsAsEmpty: a null entry of "tensors" reads back as a
+// summary of no finite values (NaN floats), never as a nil pointer that a
+// consumer would dereference.
+func TestNullTensorReadsAsEmpty(t *testing.T) {
+	var p Payload
+	if err := json.Unmarshal([]byte(`{"iteration":0,"layer":-1,"parent":0,"tensors":{"x":null,"y":{"n":2,"min":1,"max":2,"mean":1.5,"std":0.5,"l2":2.23606797749979,"absmax":2,"nan":0,"inf":0,"zero":0}}}`), &p); err != nil {
+		t.Fatal(err)
+	}
+	x, y := p.Tensors["x"], p.Tensors["y"]
+	if x == nil || y == nil {
+		t.Fatalf("tensors %v", p.Tensors)
+	}
+	if x.N != 0 || !math.IsNaN(x.Min) || !math.IsNaN(x.AbsMax) {
+		t.Errorf("null read as %+v, want no values and NaN floats", *x)
+	}
+	if y.N != 2 || y.Max != 2 {
+		t.Errorf("y read as %+v", *y)
+	}
+}

@@ -301,7 +301,7 @@ func unseen(p *Payload, seen map[string]bool) *Payload {
 	for name, st := range p.Tensors {
 		if !seen[name] {
 			if q.Tensors == nil {
-				q.Tensors = make(map[string]stats.Summary)
+				q.Tensors = make(map[string]*stats.Summary)
 			}
 			q.Tensors[name] = st
 		}
@@ -382,7 +382,9 @@ func (ts *TextSink) tensors(b *bytes.Buffer, d int, prefix string, p *Payload) {
 		fmt.Fprintf(b, "%s%s\n", indent(d), statsLine(prefix+"stats", *p.Stats))
 	}
 	for _, name := range sortedKeys(p.Tensors) {
-		fmt.Fprintf(b, "%s%s\n", indent(d), statsLine(prefix+name, p.Tensors[name]))
+		if s := p.Tensors[name]; s != nil {
+			fmt.Fprintf(b, "%s%s\n", indent(d), statsLine(prefix+name, *s))
+		}
 	}
 }
 

@@ -61,26 +61,26 @@ func sampleRun() []Event {
 	rb.exit(Tokenize, Payload{Layer: NoLayer, TokenIDs: []int{1, 403, 407}, Pieces: []string{"<s>", "▁Once", "▁upon"}, DurationUS: 41.5})
 	rb.enter(Embed, Payload{Layer: NoLayer, Shape: []int{3}})
 	rb.exit(Embed, Payload{Layer: NoLayer, Shape: []int{3, 64}, DurationUS: 3.2,
-		Tensors: map[string]stats.Summary{"embed": *sum(0.5, -0.25, 0, 1)},
+		Tensors: map[string]*stats.Summary{"embed": sum(0.5, -0.25, 0, 1)},
 		Values:  map[string][]float32{"embed": {0.5, -0.25, 0, 1, 2, 3, 4, 5, 6, 7}}})
 	rb.enter(TransformerBlock, Payload{Layer: 0, Stats: sum(0.5, -0.25, 0, 1)})
 	rb.enter(LayerNorm, Payload{Layer: 0})
-	rb.exit(LayerNorm, Payload{Layer: 0, Shape: []int{3, 64}, DurationUS: 1.5, Tensors: map[string]stats.Summary{"attn_norm": *sum(1, -1, 2)}})
+	rb.exit(LayerNorm, Payload{Layer: 0, Shape: []int{3, 64}, DurationUS: 1.5, Tensors: map[string]*stats.Summary{"attn_norm": sum(1, -1, 2)}})
 	rb.enter(Attention, Payload{Layer: 0})
 	rb.enter(KernelLaunch, Payload{Layer: 0})
 	rb.exit(KernelLaunch, Payload{Layer: 0, Kernel: &KernelInfo{Name: "matvec_f32_avx2", Weight: "blk.0.attn_q.weight",
 		Rows: 64, Cols: 64, Batch: 3, Workers: 2, RowsPerWorker: 32, Strategy: "rows", DurationUS: 2, FLOPs: 24576, BytesRead: 16384}})
-	rb.exit(Attention, Payload{Layer: 0, DurationUS: 20.25, Tensors: map[string]stats.Summary{
-		"q_rope": *sum(0.1, 0.2), "k_rope": *sum(0.3), "v": *sum(-0.5, 0.5), "attn_heads": *sum(0.25), "attn_out": *sum(1, 2)}})
+	rb.exit(Attention, Payload{Layer: 0, DurationUS: 20.25, Tensors: map[string]*stats.Summary{
+		"q_rope": sum(0.1, 0.2), "k_rope": sum(0.3), "v": sum(-0.5, 0.5), "attn_heads": sum(0.25), "attn_out": sum(1, 2)}})
 	rb.enter(LayerNorm, Payload{Layer: 0})
-	rb.exit(LayerNorm, Payload{Layer: 0, DurationUS: 1.25, Tensors: map[string]stats.Summary{"ffn_norm": *sum(1, 2, 3)}})
+	rb.exit(LayerNorm, Payload{Layer: 0, DurationUS: 1.25, Tensors: map[string]*stats.Summary{"ffn_norm": sum(1, 2, 3)}})
 	nanOut := stats.Compute([]float32{1, float32(math.NaN()), 2, 3})
 	rb.enter(FFN, Payload{Layer: 0})
-	rb.exit(FFN, Payload{Layer: 0, DurationUS: 30, Tensors: map[string]stats.Summary{"ffn_out": nanOut},
+	rb.exit(FFN, Payload{Layer: 0, DurationUS: 30, Tensors: map[string]*stats.Summary{"ffn_out": &nanOut},
 		Issues: []Issue{NumericalIssue("blk.0.ffn_out", FFN, 0, 0, nanOut)}})
-	rb.exit(TransformerBlock, Payload{Layer: 0, DurationUS: 55.5, Tensors: map[string]stats.Summary{"layer_out": nanOut}})
+	rb.exit(TransformerBlock, Payload{Layer: 0, DurationUS: 55.5, Tensors: map[string]*stats.Summary{"layer_out": &nanOut}})
 	rb.enter(LMHead, Payload{Layer: NoLayer})
-	rb.exit(LMHead, Payload{Layer: NoLayer, DurationUS: 8, Tensors: map[string]stats.Summary{"output_norm": *sum(1, 2), "logits": *sum(9.5, 7.25, -3)},
+	rb.exit(LMHead, Payload{Layer: NoLayer, DurationUS: 8, Tensors: map[string]*stats.Summary{"output_norm": sum(1, 2), "logits": sum(9.5, 7.25, -3)},
 		TopKLogits: []TokenScore{{403, 9.5, "▁Once"}, {13, 7.25, "\n"}, {2, -3, "</s>"}}})
 	rb.enter(Sample, Payload{Layer: NoLayer})
 	rb.exit(Sample, Payload{Layer: NoLayer, Sampler: &SamplerConfig{Temperature: 0, TopK: 40, TopP: 0.95, MinP: 0.05, RepeatPenalty: 1, Seed: 42},
@@ -242,7 +242,7 @@ func TestTextHiddenChildKeepsLeaf(t *testing.T) {
 	rb.enter(FFN, Payload{Layer: 0})
 	rb.enter(KernelLaunch, Payload{Layer: 0})
 	rb.exit(KernelLaunch, Payload{Layer: 0, Kernel: &KernelInfo{Name: "k"}})
-	rb.exit(FFN, Payload{Layer: 0, DurationUS: 2, Tensors: map[string]stats.Summary{"ffn_out": *sum(1)}})
+	rb.exit(FFN, Payload{Layer: 0, DurationUS: 2, Tensors: map[string]*stats.Summary{"ffn_out": sum(1)}})
 	rb.add(Event{Type: ExecutionSucceeded})
 	var b bytes.Buffer
 	ts := NewTextSink(&b, Config{Steps: AllSteps}, nil) // AllSteps leaves KERNEL_LAUNCH out

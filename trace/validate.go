@@ -181,8 +181,9 @@ func (v *Validator) checkHists(id int64, p *Payload) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			s := p.Tensors[k]
-			check("tensors."+k, &s)
+			if s := p.Tensors[k]; s != nil {
+				check("tensors."+k, s)
+			}
 		}
 	}
 }

@@ -97,7 +97,7 @@ func TestValidate(t *testing.T) {
 		{"hists bin the finite values", func(e []Event) []Event {
 			s := stats.Compute([]float32{1, 2, float32(math.NaN()), 4})
 			e[5].Payload.Stats = &s
-			e[5].Payload.Tensors = map[string]stats.Summary{"attn_norm": s, "old": {N: 3}}
+			e[5].Payload.Tensors = map[string]*stats.Summary{"attn_norm": &s, "old": {N: 3}}
 			return e
 		}, nil, ""},
 		{"hist short of the finite values", func(e []Event) []Event {
@@ -105,7 +105,7 @@ func TestValidate(t *testing.T) {
 			bad := s
 			bad.Hist[0]--
 			e[5].Payload.Stats = &s
-			e[5].Payload.Tensors = map[string]stats.Summary{"attn_norm": s, "ffn_norm": bad}
+			e[5].Payload.Tensors = map[string]*stats.Summary{"attn_norm": &s, "ffn_norm": &bad}
 			return e
 		}, []string{"hist"}, "event 6: hist: tensors.ffn_norm: hist bins 2 values, want the 3 finite ones"},
 		{"empty", func(e []Event) []Event { return nil }, []string{"empty"}, "no events"},

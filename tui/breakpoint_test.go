@@ -66,8 +66,8 @@ func TestBreakpointMatch(t *testing.T) {
 	wide := stats.Compute([]float32{-30, 0, 30}) // std 24.5, absmax 30
 	nan := stats.Compute([]float32{float32(math.NaN()), 1})
 	inf := stats.Compute([]float32{float32(math.Inf(-1)), 1})
-	ffnOut := ev(trace.TaskStateExited, trace.FFN, 1, 2, trace.Payload{Tensors: map[string]stats.Summary{"ffn_up": wide, "ffn_out": nan}})
-	embOut := ev(trace.TaskStateExited, trace.Embed, 0, trace.NoLayer, trace.Payload{Tensors: map[string]stats.Summary{"embed": inf}})
+	ffnOut := ev(trace.TaskStateExited, trace.FFN, 1, 2, trace.Payload{Tensors: map[string]*stats.Summary{"ffn_up": &wide, "ffn_out": &nan}})
+	embOut := ev(trace.TaskStateExited, trace.Embed, 0, trace.NoLayer, trace.Payload{Tensors: map[string]*stats.Summary{"embed": &inf}})
 	failed := summarize(&trace.Event{Type: trace.ExecutionFailed, Error: trace.CodeInf})
 	sample := ev(trace.TaskStateExited, trace.Sample, 0, trace.NoLayer, trace.Payload{SampledID: &sid, SampledProb: 0.04})
 	tests := []struct {

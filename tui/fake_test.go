@@ -48,8 +48,9 @@ func (r fakeRun) events() []trace.Event {
 					p.Stats = &s
 				}
 				for k, s := range p.Tensors {
-					s.Hist = stats.Hist{}
-					p.Tensors[k] = s
+					c := *s
+					c.Hist = stats.Hist{}
+					p.Tensors[k] = &c
 				}
 			}
 		}
@@ -91,11 +92,11 @@ func (r fakeRun) build() []trace.Event {
 		}
 		emit(trace.Event{Type: trace.TaskStateExited, State: st, Payload: out})
 	}
-	tens := func(seed float64, names ...string) map[string]stats.Summary {
-		m := map[string]stats.Summary{}
+	tens := func(seed float64, names ...string) map[string]*stats.Summary {
+		m := map[string]*stats.Summary{}
 		for i, n := range names {
 			s := sum(seed+float64(i), 64)
-			m[n], lastOut = s, &s
+			m[n], lastOut = &s, &s
 		}
 		return m
 	}
@@ -123,11 +124,11 @@ func (r fakeRun) build() []trace.Event {
 				// its issue; the block output inherits the NaN.
 				bad := stats.Compute([]float32{float32(math.NaN()), 1, 2})
 				out := tens(seed+2, "ffn_gate", "ffn_up", "ffn_act")
-				out["ffn_out"] = bad
+				out["ffn_out"] = &bad
 				is := trace.NumericalIssue(fmt.Sprintf("blk.%d.ffn_out", l), trace.FFN, l, it, bad)
 				state(trace.FFN, it, l, &trace.Payload{Tensors: out, Issues: []trace.Issue{is}})
 				emit(trace.Event{Type: trace.TaskStateExited, State: trace.TransformerBlock,
-					Payload: &trace.Payload{Iteration: it, Layer: l, Tensors: map[string]stats.Summary{"ffn_out": bad, "layer_out": bad}}})
+					Payload: &trace.Payload{Iteration: it, Layer: l, Tensors: map[string]*stats.Summary{"ffn_out": &bad, "layer_out": &bad}}})
 				continue
 			}
 			if r.nanAt == [2]int{it, l} {
@@ -137,10 +138,10 @@ func (r fakeRun) build() []trace.Event {
 				bad := stats.Compute([]float32{float32(math.NaN()), 1, 2})
 				is := trace.NumericalIssue(fmt.Sprintf("blk.%d.ffn_out", l), trace.FFN, l, it, bad)
 				out := tens(seed+2, "ffn_gate", "ffn_up", "ffn_act")
-				out["ffn_out"] = bad
+				out["ffn_out"] = &bad
 				state(trace.FFN, it, l, &trace.Payload{Tensors: out, Issues: []trace.Issue{is}})
 				emit(trace.Event{Type: trace.TaskStateExited, State: trace.TransformerBlock,
-					Payload: &trace.Payload{Iteration: it, Layer: l, Tensors: map[string]stats.Summary{"ffn_out": bad}}})
+					Payload: &trace.Payload{Iteration: it, Layer: l, Tensors: map[string]*stats.Summary{"ffn_out": &bad}}})
 				emit(trace.Event{Type: trace.ExecutionFailed, Error: is.Code, Cause: is.Message, Hint: is.Hint})
 				return evs
 			}

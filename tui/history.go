@@ -129,7 +129,9 @@ func summarize(ev *trace.Event) node {
 		look(*p.Stats)
 	}
 	for k, s := range p.Tensors {
-		look(s)
+		if s != nil {
+			look(*s)
+		}
 		n.noteTensor(k, p.Layer)
 	}
 	if len(p.Tensors) == 0 && p.Stats != nil {

@@ -32,7 +32,8 @@ func TestArbitraryEventsNeverPanic(t *testing.T) {
 				p := &trace.Payload{Iteration: rapid.IntRange(-1, 3).Draw(rt, "iter"), Layer: rapid.IntRange(-2, 3).Draw(rt, "layer")}
 				if rapid.Bool().Draw(rt, "tensors") {
 					xs := []float32{1, -2, float32(rapid.SampledFrom([]float64{0, math.NaN(), math.Inf(1), 1e30}).Draw(rt, "x"))}
-					p.Tensors = map[string]stats.Summary{rapid.SampledFrom([]string{"ffn_out", "blk.1.v", "logits", "?"}).Draw(rt, "name"): stats.Compute(xs)}
+					s := stats.Compute(xs)
+					p.Tensors = map[string]*stats.Summary{rapid.SampledFrom([]string{"ffn_out", "blk.1.v", "logits", "?"}).Draw(rt, "name"): &s}
 					p.Values = map[string][]float32{"ffn_out": xs}
 				}
 				if rapid.Bool().Draw(rt, "top") {

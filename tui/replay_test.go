@@ -322,9 +322,9 @@ func TestTensorSearchFromNodes(t *testing.T) {
 	}
 	queries := []string{"ffn", "ffn_out", "blk.3.ffn", "blk.3.ffn_out", "blk.2", "rope", "q_", "logits", "put", "out", "embed", "mystery", "zzz", "blk."}
 	for _, tc := range cases {
-		p := &trace.Payload{Layer: tc.layer, Tensors: map[string]stats.Summary{}}
+		p := &trace.Payload{Layer: tc.layer, Tensors: map[string]*stats.Summary{}}
 		for _, k := range tc.keys {
-			p.Tensors[k] = s
+			p.Tensors[k] = &s
 		}
 		if tc.stats {
 			p.Stats = &s

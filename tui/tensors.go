@@ -37,13 +37,16 @@ func stageOrder(stage string) int {
 func orderedTensors(p *trace.Payload) []namedSummary {
 	var out []namedSummary
 	for k, s := range p.Tensors {
+		if s == nil {
+			continue
+		}
 		name, stage := k, k
 		if i := strings.LastIndexByte(k, '.'); strings.HasPrefix(k, "blk.") && i > 0 {
 			stage = k[i+1:]
 		} else if p.Layer >= 0 && trace.IsBlockStage(k) {
 			name = fmt.Sprintf("blk.%d.%s", p.Layer, k)
 		}
-		ns := namedSummary{name: name, stage: stage, s: s, values: p.Values[k]}
+		ns := namedSummary{name: name, stage: stage, s: *s, values: p.Values[k]}
 		out = append(out, ns)
 	}
 	sort.Slice(out, func(i, j int) bool {
