@@ -95,7 +95,7 @@ func TestStageStatsIteration0(t *testing.T) {
 			t.Errorf("%s: no statistics recorded", op)
 			continue
 		}
-		if int(g.N) != w.N {
+		if g.N != w.N {
 			t.Errorf("%s: n %d, want %d", op, g.N, w.N)
 		}
 		for _, f := range []struct {

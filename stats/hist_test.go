@@ -60,7 +60,7 @@ func TestHistProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		xs := rapid.SliceOfN(genValue(), 0, 200).Draw(t, "xs")
 		s := Compute(xs)
-		finite := int(s.N - s.NaN - s.Inf)
+		finite := s.N - s.NaN - s.Inf
 		if s.Hist.Total() != finite {
 			t.Fatalf("hist total %d, want %d finite values: %v", s.Hist.Total(), finite, s.Hist)
 		}

@@ -232,7 +232,7 @@ func (a *Accumulator) Add(xs []float32) {
 
 // Summary returns the summary of everything added so far.
 func (a *Accumulator) Summary() Summary {
-	s := Summary{N: int32(a.n), NaN: int32(a.nan), Inf: int32(a.inf), Zero: int32(a.zero)}
+	s := Summary{N: a.n, NaN: a.nan, Inf: a.inf, Zero: a.zero}
 	if a.finite == 0 {
 		nan := math.NaN()
 		s.Min, s.Max, s.Mean, s.Std, s.L2, s.AbsMax = nan, nan, nan, nan, nan, nan

@@ -12,24 +12,17 @@ import (
 // Summary describes one tensor. The float fields are computed over the
 // finite values only and are NaN when there are none; JSON writes such a
 // field as null, so no NaN or Inf ever appears as a JSON number.
-//
-// The counts are int32, as Hist's bins are (a tensor of 2^31 values would
-// be 8 GiB of float32), so that a Summary is 128 bytes: a Go map stores a
-// value of up to 128 bytes in its slots, a larger one behind a pointer, an
-// allocation per entry (a traced decode step fills ~320 tensors-map
-// entries). Zero is declared beside N to keep the int32 pairs free of
-// padding; the JSON order is AppendJSON's, not the declaration's.
 type Summary struct {
-	N      int32   `json:"n"`
-	Zero   int32   `json:"zero"`
+	N      int     `json:"n"`
 	Min    float64 `json:"min"`
 	Max    float64 `json:"max"`
 	Mean   float64 `json:"mean"`
 	Std    float64 `json:"std"` // population standard deviation
 	L2     float64 `json:"l2"`
 	AbsMax float64 `json:"absmax"`
-	NaN    int32   `json:"nan"`
-	Inf    int32   `json:"inf"`
+	NaN    int     `json:"nan"`
+	Inf    int     `json:"inf"`
+	Zero   int     `json:"zero"`
 	// Hist bins the finite values over [Min, Max]; JSON "hist", left out
 	// when empty.
 	Hist Hist `json:"hist,omitempty"`
@@ -40,8 +33,7 @@ func (s Summary) Finite() bool { return s.NaN == 0 && s.Inf == 0 }
 
 // Compute summarises xs (float64 accumulation; the std from a second pass
 // around the mean, so it keeps its precision when |mean| >> std) and bins
-// its finite values (Hist), without allocating. xs holds fewer than 2^31
-// values (the counts are int32).
+// its finite values (Hist), without allocating.
 func Compute(xs []float32) Summary {
 	if s, ok := computeFinite(xs); ok {
 		return s
@@ -97,7 +89,7 @@ func computeFinite(xs []float32) (Summary, bool) {
 	v := max((sq-sh*sh/fn)/fn, 0)
 	// Σx² = Σ(x-K)² + 2KΣ(x-K) + nK².
 	l2 := max(sq+2*k*sh+fn*k*k, 0)
-	s := Summary{N: int32(n), Zero: int32(zero), Min: float64(lo), Max: float64(hi), Mean: mean, Std: math.Sqrt(v), L2: math.Sqrt(l2)}
+	s := Summary{N: n, Zero: zero, Min: float64(lo), Max: float64(hi), Mean: mean, Std: math.Sqrt(v), L2: math.Sqrt(l2)}
 	s.AbsMax = math.Max(math.Abs(s.Min), math.Abs(s.Max))
 	// The bins need Min and Max first: a second pass.
 	histFinite(&s.Hist, xs, s.Min, s.Max)
@@ -114,7 +106,7 @@ func b2i(b bool) int {
 // computeAny is Compute for any values: NaN and Inf are counted and left
 // out of the float fields.
 func computeAny(xs []float32) Summary {
-	s := Summary{N: int32(len(xs))}
+	s := Summary{N: len(xs)}
 	var sum, sumsq float64
 	lo, hi := math.Inf(1), math.Inf(-1)
 	finite := 0
@@ -256,16 +248,16 @@ func appendUnsigned(b []byte, at [2]int) []byte {
 // start as NaN and a JSON null leaves a float64 unchanged, so null reads
 // back as NaN without an allocation per field.
 type summaryWire struct {
-	N      int32   `json:"n"`
-	Zero   int32   `json:"zero"`
+	N      int     `json:"n"`
 	Min    float64 `json:"min"`
 	Max    float64 `json:"max"`
 	Mean   float64 `json:"mean"`
 	Std    float64 `json:"std"`
 	L2     float64 `json:"l2"`
 	AbsMax float64 `json:"absmax"`
-	NaN    int32   `json:"nan"`
-	Inf    int32   `json:"inf"`
+	NaN    int     `json:"nan"`
+	Inf    int     `json:"inf"`
+	Zero   int     `json:"zero"`
 	Hist   Hist    `json:"hist"`
 }
 

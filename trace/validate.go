@@ -167,7 +167,7 @@ func (v *Validator) checkHists(id int64, p *Payload) {
 		if s.Hist.Empty() {
 			return // none recorded (older traces)
 		}
-		if got, want := s.Hist.Total(), int(s.N)-int(s.NaN)-int(s.Inf); got != want {
+		if got, want := s.Hist.Total(), s.N-s.NaN-s.Inf; got != want {
 			v.add(id, "hist", "%s: hist bins %d values, want the %d finite ones (n %d - nan %d - inf %d)", name, got, want, s.N, s.NaN, s.Inf)
 		}
 	}
