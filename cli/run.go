@@ -197,7 +197,11 @@ func runRun(cmd *cobra.Command, f *RunFlags, useTUI bool) (err error) {
 		return fmt.Errorf("%s: %s", is.Code, is.Message)
 	}
 	if n := s.Errors(); n > 0 {
-		fmt.Fprintf(stderr, "infertrace: run finished with %d numerical errors (--on-error continue)\n", n)
+		noun := "numerical errors"
+		if n == 1 {
+			noun = "numerical error"
+		}
+		fmt.Fprintf(stderr, "infertrace: run finished with %d %s (--on-error continue)\n", n, noun)
 	}
 	return nil
 }
