@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/infertrace/infertrace/stats"
 )
@@ -225,51 +226,13 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 
 // appendEscaped appends the inside of the JSON string of src: the bytes
 // appendJSONString(b, string(src)) writes between its quotes, without
-// converting src to a string (a payload is kilobytes).
+// copying src into a string (a payload is kilobytes; src is not changed
+// while the view is read).
 func appendEscaped(b, src []byte) []byte {
-	if !utf8.Valid(src) {
-		q := appendJSONString(nil, string(src))
-		return append(b, q[1:len(q)-1]...)
+	if len(src) == 0 {
+		return b
 	}
-	const hex = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(src); {
-		c := src[i]
-		if c < utf8.RuneSelf {
-			if safeASCII[c] {
-				i++
-				continue
-			}
-			b = append(b, src[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(src[i:])
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, src[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			start = i + size
-		}
-		i += size
-	}
-	return append(b, src[start:]...)
+	return appendStringInside(b, unsafe.String(unsafe.SliceData(src), len(src)))
 }
 
 // appendTimestamp appends t in timeLayout (RFC 3339, UTC, milliseconds),

@@ -147,17 +147,24 @@ func appendMember(b []byte, key string) []byte {
 // escapes it (quotes, backslashes, control characters, <, > and &, U+2028
 // and U+2029; invalid UTF-8 through encoding/json itself).
 func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendStringInside(b, s)
+	return append(b, '"')
+}
+
+// appendStringInside appends what appendJSONString writes between the
+// quotes.
+func appendStringInside(b []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		q, _ := json.Marshal(s)
-		return append(b, q...)
+		return append(b, q[1:len(q)-1]...)
 	}
 	const hex = "0123456789abcdef"
-	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if safeASCII[c] {
 				i++
 				continue
 			}
@@ -190,8 +197,7 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 func (p *Payload) wire() payloadJSON {
