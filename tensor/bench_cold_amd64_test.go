@@ -9,34 +9,10 @@ import (
 	"unsafe"
 )
 
-// dotF32x2AVX2 gives dotF32x4AVX2's bits on each row, odd lengths and
-// unaligned rows included.
-func TestDotF32x2SameBitsAsx4(t *testing.T) {
-	if !hasAVX2 {
-		t.Skip("no AVX2/FMA")
-	}
-	r := rand.New(rand.NewPCG(8, 8))
-	for _, n := range []int{1, 7, 8, 9, 31, 32, 33, 40, 767, 768, 2048} {
-		for _, off := range []int{0, 1, 3} {
-			stride := n + off
-			w := randF32(r, 4*stride+off)[off:]
-			x := randF32(r, n)
-			var want [4]float32
-			dotF32x4AVX2(&w[0], stride, &x[0], n, &want)
-			var lo, hi [2]float32
-			dotF32x2AVX2(&w[0], stride, &x[0], n, &lo)
-			dotF32x2AVX2(&w[2*stride], stride, &x[0], n, &hi)
-			if got := [4]float32{lo[0], lo[1], hi[0], hi[1]}; got != want {
-				t.Fatalf("n=%d stride=%d: x2 %v, x4 %v", n, stride, got, want)
-			}
-		}
-	}
-}
-
 // BenchmarkDotF32Cold streams 128 MiB of 768-value F32 rows (four times
-// the L3, so from DRAM, as decode does) through the two-pass four-row
-// kernel (x4) and the one-pass two-row kernel (x2), 1 and 2 threads each
-// on its own share, and reports each one's best GB/s.
+// the L3, so from DRAM, as decode does) through the one-pass two-row
+// kernel on consecutive rows (x2) and on far rows (x2far, x2far4), 1 and 2
+// threads each on its own share, and reports each one's best GB/s.
 //
 //	go test -run '^$' -bench 'DotF32Cold' -benchtime 10x ./tensor/
 func BenchmarkDotF32Cold(b *testing.B) {
@@ -53,12 +29,6 @@ func BenchmarkDotF32Cold(b *testing.B) {
 		run  func(w []float32, rows int)
 	}
 	vs := []variant{
-		{"x4", func(w []float32, rows int) {
-			var o [4]float32
-			for i := 0; i+4 <= rows; i += 4 {
-				dotF32x4AVX2(&w[i*cols], cols, &x[0], cols, &o)
-			}
-		}},
 		{"x2", func(w []float32, rows int) {
 			var o [2]float32
 			for i := 0; i+2 <= rows; i += 2 {

@@ -344,114 +344,6 @@ bf16done:
 	VMOVSS X14, 8(AX)     \
 	VMOVSS X15, 12(AX)
 
-// func dotF32x4AVX2(w *float32, stride int, x *float32, n int, out *[4]float32)
-// stride is in float32 values. Pass A prefetches the same positions of the
-// next four rows (~10% faster streaming from DRAM; it did not help F16).
-TEXT ·dotF32x4AVX2(SB), NOSPLIT, $0-40
-	MOVQ w+0(FP), R8
-	MOVQ stride+8(FP), BX
-	SHLQ $2, BX
-	MOVQ x+16(FP), DI
-	MOVQ n+24(FP), CX
-	LEAQ (R8)(BX*1), R9
-	LEAQ (R9)(BX*1), R10
-	LEAQ (R10)(BX*1), R11
-	LEAQ (R11)(BX*1), R12          // the next four rows, for prefetching
-	LEAQ (R12)(BX*1), R13
-	LEAQ (R13)(BX*1), SI
-	ADDQ SI, BX
-	ZERO8
-	MOVQ CX, DX
-	XORQ AX, AX
-
-f32x4A:
-	CMPQ        DX, $32
-	JLT         f32x4A8
-	PREFETCHT0  (R12)(AX*1)
-	PREFETCHT0  64(R12)(AX*1)
-	PREFETCHT0  (R13)(AX*1)
-	PREFETCHT0  64(R13)(AX*1)
-	PREFETCHT0  (SI)(AX*1)
-	PREFETCHT0  64(SI)(AX*1)
-	PREFETCHT0  (BX)(AX*1)
-	PREFETCHT0  64(BX)(AX*1)
-	VMOVUPS     (DI)(AX*1), Y8
-	VMOVUPS     32(DI)(AX*1), Y9
-	VFMADD231PS (R8)(AX*1), Y8, Y0
-	VFMADD231PS (R9)(AX*1), Y8, Y1
-	VFMADD231PS (R10)(AX*1), Y8, Y2
-	VFMADD231PS (R11)(AX*1), Y8, Y3
-	VFMADD231PS 32(R8)(AX*1), Y9, Y4
-	VFMADD231PS 32(R9)(AX*1), Y9, Y5
-	VFMADD231PS 32(R10)(AX*1), Y9, Y6
-	VFMADD231PS 32(R11)(AX*1), Y9, Y7
-	ADDQ        $128, AX
-	SUBQ        $32, DX
-	JMP         f32x4A
-
-f32x4A8:
-	CMPQ        DX, $8
-	JLT         f32x4Aend
-	VMOVUPS     (DI)(AX*1), Y8
-	VFMADD231PS (R8)(AX*1), Y8, Y0
-	VFMADD231PS (R9)(AX*1), Y8, Y1
-	VFMADD231PS (R10)(AX*1), Y8, Y2
-	VFMADD231PS (R11)(AX*1), Y8, Y3
-	ADDQ        $32, AX
-	SUBQ        $8, DX
-	JMP         f32x4A8
-
-f32x4Aend:
-	VADDPS Y4, Y0, Y12
-	VADDPS Y5, Y1, Y13
-	VADDPS Y6, Y2, Y14
-	VADDPS Y7, Y3, Y15
-	MOVQ   AX, R12                 // tail offset
-	MOVQ   DX, R13                 // tail length
-	ZERO8
-	MOVQ   CX, DX
-	XORQ   AX, AX
-
-f32x4B:
-	CMPQ        DX, $32
-	JLT         f32x4Bend
-	VMOVUPS     64(DI)(AX*1), Y8
-	VMOVUPS     96(DI)(AX*1), Y9
-	VFMADD231PS 64(R8)(AX*1), Y8, Y0
-	VFMADD231PS 64(R9)(AX*1), Y8, Y1
-	VFMADD231PS 64(R10)(AX*1), Y8, Y2
-	VFMADD231PS 64(R11)(AX*1), Y8, Y3
-	VFMADD231PS 96(R8)(AX*1), Y9, Y4
-	VFMADD231PS 96(R9)(AX*1), Y9, Y5
-	VFMADD231PS 96(R10)(AX*1), Y9, Y6
-	VFMADD231PS 96(R11)(AX*1), Y9, Y7
-	ADDQ        $128, AX
-	SUBQ        $32, DX
-	JMP         f32x4B
-
-f32x4Bend:
-	FOURSUMS
-	MOVQ R12, AX
-	MOVQ R13, DX
-
-f32x4tail:
-	TESTQ       DX, DX
-	JEQ         f32x4done
-	VMOVSS      (DI)(AX*1), X8
-	VFMADD231SS (R8)(AX*1), X8, X12
-	VFMADD231SS (R9)(AX*1), X8, X13
-	VFMADD231SS (R10)(AX*1), X8, X14
-	VFMADD231SS (R11)(AX*1), X8, X15
-	ADDQ        $4, AX
-	DECQ        DX
-	JMP         f32x4tail
-
-f32x4done:
-	MOVQ out+32(FP), AX
-	STORE4
-	VZEROUPPER
-	RET
-
 // func dotF16x4AVX2(w *byte, stride int, x *float32, n int, out *[4]float32)
 // stride is in bytes. SI walks the halves, AX the float32 activations.
 TEXT ·dotF16x4AVX2(SB), NOSPLIT, $0-40
@@ -625,9 +517,9 @@ r16done:
 // func dotF32x2AVX2(w *float32, stride int, x *float32, n int, out *[2]float32)
 // Two rows in one pass, bit-identical to dotF32AVX2 on each row: all four
 // accumulators of both rows fit in the registers, so each row streams in
-// address order and the memory pipeline never waits on an in-cache pass
-// (dotF32x4AVX2's pass B). Decode's matvec streams ~16% faster from DRAM
-// with two threads (BenchmarkDotF32Cold).
+// address order. It replaced a two-pass four-row kernel whose second pass
+// ran from cache while the memory pipeline waited: decode's matvec
+// streamed ~16% faster from DRAM with two threads.
 TEXT ·dotF32x2AVX2(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), R8
 	MOVQ stride+8(FP), BX

@@ -31,9 +31,6 @@ func roundF16AVX2(dst, x *float32, n int)
 func dotBF16AVX2(w *byte, x *float32, n int) float32
 
 //go:noescape
-func dotF32x4AVX2(w *float32, stride int, x *float32, n int, out *[4]float32)
-
-//go:noescape
 func dotF16x4AVX2(w *byte, stride int, x *float32, n int, out *[4]float32)
 
 //go:noescape

@@ -11,7 +11,7 @@
 // the partial vectors in its frame: acc0 and then acc0+acc1 at 0(SP),
 // acc2 at 384(SP). Each weight vector is loaded (or widened from F16) once
 // and used for three activations, each activation vector once for four
-// rows: 7 loads per 12 FMAs instead of 8 per 4 (dotF32x4AVX2). The tile's
+// rows: 7 loads per 12 FMAs instead of 8 per 4 (four one-row dots). The tile's
 // data (4 rows + 3 activations) stays in L1/L2 across the passes.
 
 #include "textflag.h"
